@@ -1,0 +1,1 @@
+//! Verify and issue SSO access tokens.
