@@ -1,0 +1,409 @@
+//! Verifies access tokens locally: the algorithm is pinned by configuration, keys are chosen
+//! by `kid` among keys of that algorithm only, and every claim the contract requires is checked.
+//!
+//! Order of checks (cheapest and least trusting first): size and alphabet; the verified-token
+//! cache; header (`alg` equal to the configured one, `kid` present, no embedded key); key by
+//! `kid`; signature; then claims (typed), `iss`, `aud`, `token_type`, `sub == user_id`, `exp`,
+//! `nbf`/`iat`.
+
+mod cache;
+mod jwks;
+mod token;
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, PoisonError, RwLock};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use url::Url;
+
+use crate::claims::{ACCESS_TOKEN_TYPE, Claims};
+use crate::keys::{Algorithm, KeyError, KeySet};
+use cache::TokenCache;
+use jwks::JwksFetcher;
+pub use jwks::JwksOptions;
+pub use token::MAX_TOKEN_BYTES;
+
+/// The largest clock leeway the contract allows.
+pub const MAX_LEEWAY: Duration = Duration::from_secs(60);
+
+/// The default size of the verified-token cache.
+pub const DEFAULT_CACHE_CAPACITY: usize = 10_000;
+
+/// What a verifier requires of every token.
+#[derive(Clone, Debug)]
+pub struct VerifierConfig {
+    /// The only algorithm accepted; the token's `alg` must equal it exactly.
+    pub algorithm: Algorithm,
+    /// The required `iss`.
+    pub issuer: String,
+    /// The required `aud` (a single string).
+    pub audience: String,
+    /// Clock leeway for `exp`/`nbf`; clamped to at most 60 s.
+    pub leeway: Duration,
+    /// How many verified tokens to remember (0 turns the cache off).
+    pub cache_capacity: usize,
+}
+
+impl VerifierConfig {
+    /// A config with no leeway beyond 30 s and the default cache.
+    pub fn new(
+        algorithm: Algorithm,
+        issuer: impl Into<String>,
+        audience: impl Into<String>,
+    ) -> Self {
+        Self {
+            algorithm,
+            issuer: issuer.into(),
+            audience: audience.into(),
+            leeway: Duration::from_secs(30),
+            cache_capacity: DEFAULT_CACHE_CAPACITY,
+        }
+    }
+}
+
+/// Where a verifier's keys come from.
+#[derive(Clone, Debug)]
+pub enum KeySource {
+    /// Fixed keys (a public key file, or the HS512 secret).
+    Static(KeySet),
+    /// A JWKS URL, fetched at start-up and again (rate-limited) on an unknown `kid`.
+    Jwks {
+        /// The JWKS document's URL.
+        url: Url,
+        /// Timeout of one fetch.
+        http_timeout: Duration,
+    },
+}
+
+/// Why a token was refused. Every variant displays the same public message; use
+/// [`VerifyError::kind`] for logs and metrics.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+#[error("invalid or expired token")]
+pub enum VerifyError {
+    /// Not a compact JWS of base64url parts, or an unparsable header.
+    Malformed,
+    /// Longer than [`MAX_TOKEN_BYTES`].
+    TooLarge,
+    /// The header names a key this verifier does not have.
+    UnknownKid,
+    /// The header has no `kid`.
+    MissingKid,
+    /// The header's `alg` is not the configured algorithm (`none` included).
+    AlgorithmMismatch,
+    /// The header carries its own key or key URL (`jwk`, `jku`, `x5u`, `x5c`).
+    ForbiddenHeader,
+    /// The signature does not verify (or is empty or truncated).
+    BadSignature,
+    /// `exp` (plus leeway) has passed.
+    Expired,
+    /// `nbf` or `iat` is in the future (beyond leeway).
+    NotYetValid,
+    /// `iss` is not the configured issuer.
+    WrongIssuer,
+    /// `aud` is not the configured audience.
+    WrongAudience,
+    /// `token_type` is not `"access"`.
+    WrongTokenType,
+    /// `sub` and `user_id` differ.
+    SubjectMismatch,
+    /// A required claim is missing or has the wrong JSON type.
+    InvalidClaims,
+}
+
+impl VerifyError {
+    /// A short stable name for logs and metrics, e.g. `"expired"`.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            VerifyError::Malformed => "malformed",
+            VerifyError::TooLarge => "too_large",
+            VerifyError::UnknownKid => "unknown_kid",
+            VerifyError::MissingKid => "missing_kid",
+            VerifyError::AlgorithmMismatch => "algorithm_mismatch",
+            VerifyError::ForbiddenHeader => "forbidden_header",
+            VerifyError::BadSignature => "bad_signature",
+            VerifyError::Expired => "expired",
+            VerifyError::NotYetValid => "not_yet_valid",
+            VerifyError::WrongIssuer => "wrong_issuer",
+            VerifyError::WrongAudience => "wrong_audience",
+            VerifyError::WrongTokenType => "wrong_token_type",
+            VerifyError::SubjectMismatch => "subject_mismatch",
+            VerifyError::InvalidClaims => "invalid_claims",
+        }
+    }
+}
+
+struct Refresh {
+    fetcher: JwksFetcher,
+    min_interval: Duration,
+    /// When the last fetch was attempted (successful or not); also serialises fetches.
+    last_attempt: tokio::sync::Mutex<Option<Instant>>,
+}
+
+struct Inner {
+    config: VerifierConfig,
+    leeway: i64,
+    keys: RwLock<Arc<KeySet>>,
+    /// Bumped on every key change that may remove a key; cache entries of older generations
+    /// are dead.
+    generation: AtomicU64,
+    cache: Option<TokenCache>,
+    refresh: Option<Refresh>,
+}
+
+/// Verifies access tokens. Cheap to clone (an `Arc` inside); build it once at start-up.
+#[derive(Clone)]
+pub struct Verifier {
+    inner: Arc<Inner>,
+}
+
+impl std::fmt::Debug for Verifier {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Verifier")
+            .field("config", &self.inner.config)
+            .field("keys", &self.current_keys().len())
+            .field(
+                "jwks",
+                &self
+                    .inner
+                    .refresh
+                    .as_ref()
+                    .map(|r| r.fetcher.url().as_str()),
+            )
+            .finish()
+    }
+}
+
+impl Verifier {
+    /// A verifier over fixed keys; keys of other algorithms than the configured one are dropped.
+    ///
+    /// # Errors
+    /// [`KeyError::NoUsableKey`] when no key of the configured algorithm is left.
+    pub fn new(config: VerifierConfig, keys: KeySet) -> Result<Self, KeyError> {
+        let keys = keys.only(config.algorithm);
+        if keys.is_empty() {
+            return Err(KeyError::NoUsableKey(config.algorithm));
+        }
+        Ok(Self::build(config, keys, None))
+    }
+
+    /// Fetches the JWKS at `url` now (5 s timeout) and refetches it on an unknown `kid` at most
+    /// every 30 s.
+    ///
+    /// # Errors
+    /// [`KeyError::Fetch`] when the JWKS is unreachable or invalid, [`KeyError::NoUsableKey`]
+    /// when it holds no key of the configured algorithm.
+    pub async fn from_jwks_url(config: VerifierConfig, url: Url) -> Result<Self, KeyError> {
+        Self::from_jwks_url_with(config, url, JwksOptions::default()).await
+    }
+
+    /// [`Verifier::from_jwks_url`] with explicit timeout and refetch interval.
+    ///
+    /// # Errors
+    /// As [`Verifier::from_jwks_url`].
+    pub async fn from_jwks_url_with(
+        config: VerifierConfig,
+        url: Url,
+        options: JwksOptions,
+    ) -> Result<Self, KeyError> {
+        if config.algorithm == Algorithm::HS512 {
+            // A JWKS never carries the shared secret.
+            return Err(KeyError::NotAvailable(Algorithm::HS512));
+        }
+        let fetcher = JwksFetcher::new(url, options.http_timeout)?;
+        let keys = fetcher.fetch().await?.only(config.algorithm);
+        if keys.is_empty() {
+            return Err(KeyError::NoUsableKey(config.algorithm));
+        }
+        let refresh = Refresh {
+            fetcher,
+            min_interval: options.min_refresh_interval,
+            last_attempt: tokio::sync::Mutex::new(Some(Instant::now())),
+        };
+        Ok(Self::build(config, keys, Some(refresh)))
+    }
+
+    fn build(mut config: VerifierConfig, keys: KeySet, refresh: Option<Refresh>) -> Self {
+        config.leeway = config.leeway.min(MAX_LEEWAY);
+        let leeway = i64::try_from(config.leeway.as_secs()).unwrap_or(60);
+        Self {
+            inner: Arc::new(Inner {
+                cache: TokenCache::new(config.cache_capacity),
+                config,
+                leeway,
+                keys: RwLock::new(Arc::new(keys)),
+                generation: AtomicU64::new(0),
+                refresh,
+            }),
+        }
+    }
+
+    /// The configuration in force (leeway already clamped).
+    pub fn config(&self) -> &VerifierConfig {
+        &self.inner.config
+    }
+
+    /// The keys in force.
+    pub fn current_keys(&self) -> Arc<KeySet> {
+        self.inner
+            .keys
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
+    /// Replaces the keys (rotation driven by the host application). Keys of other algorithms are
+    /// dropped. Clears the verified-token cache, so tokens of a removed key fail at once.
+    pub fn replace_keys(&self, keys: KeySet) {
+        self.install_keys(keys.only(self.inner.config.algorithm), true);
+    }
+
+    fn install_keys(&self, keys: KeySet, clear_cache: bool) {
+        let mut slot = self
+            .inner
+            .keys
+            .write()
+            .unwrap_or_else(PoisonError::into_inner);
+        *slot = Arc::new(keys);
+        if clear_cache {
+            // Bump before clearing: a verification that started under the old keys carries
+            // the old generation and its insert is ignored by later lookups.
+            self.inner.generation.fetch_add(1, Ordering::SeqCst);
+            if let Some(cache) = &self.inner.cache {
+                cache.clear();
+            }
+        }
+    }
+
+    /// Verifies `token` synchronously against the keys in hand (no I/O).
+    ///
+    /// # Errors
+    /// A [`VerifyError`] naming the first check that failed.
+    pub fn verify(&self, token: &str) -> Result<Claims, VerifyError> {
+        let parts = token::split(token)?;
+        let now = now_secs();
+        let inner = &*self.inner;
+        let generation = inner.generation.load(Ordering::SeqCst);
+        let cache_key = inner.cache.as_ref().map(|cache| {
+            let key = TokenCache::key(token);
+            (cache, key)
+        });
+        if let Some((cache, key)) = &cache_key
+            && let Some(claims) = cache.get(key, now, inner.leeway, generation)
+        {
+            return Ok(claims);
+        }
+        let claims = self.verify_uncached(&parts, now)?;
+        if let Some((cache, key)) = cache_key {
+            cache.insert(key, claims.clone(), generation, now, inner.leeway);
+        }
+        Ok(claims)
+    }
+
+    fn verify_uncached(&self, parts: &token::Parts<'_>, now: i64) -> Result<Claims, VerifyError> {
+        let config = &self.inner.config;
+        let header = token::Header::parse(parts.header)?;
+        if header.alg != config.algorithm.as_str() {
+            return Err(VerifyError::AlgorithmMismatch);
+        }
+        let kid = header.kid.ok_or(VerifyError::MissingKid)?;
+        let key = self
+            .current_keys()
+            .get(&kid)
+            .cloned()
+            .ok_or(VerifyError::UnknownKid)?;
+        if key.algorithm() != config.algorithm {
+            // Unreachable through the public API (sets are filtered), kept as a second lock.
+            return Err(VerifyError::AlgorithmMismatch);
+        }
+        if !key.verify_signature(parts.signing_input.as_bytes(), parts.signature) {
+            return Err(VerifyError::BadSignature);
+        }
+        let payload = URL_SAFE_NO_PAD
+            .decode(parts.payload)
+            .map_err(|_| VerifyError::Malformed)?;
+        let claims: Claims =
+            serde_json::from_slice(&payload).map_err(|_| VerifyError::InvalidClaims)?;
+        self.check_claims(&claims, now)?;
+        Ok(claims)
+    }
+
+    fn check_claims(&self, claims: &Claims, now: i64) -> Result<(), VerifyError> {
+        let config = &self.inner.config;
+        let leeway = self.inner.leeway;
+        if claims.iss != config.issuer {
+            return Err(VerifyError::WrongIssuer);
+        }
+        if claims.aud != config.audience {
+            return Err(VerifyError::WrongAudience);
+        }
+        if claims.token_type != ACCESS_TOKEN_TYPE {
+            return Err(VerifyError::WrongTokenType);
+        }
+        if claims.sub != claims.user_id {
+            return Err(VerifyError::SubjectMismatch);
+        }
+        if now > claims.exp.saturating_add(leeway) {
+            return Err(VerifyError::Expired);
+        }
+        if claims.nbf > now.saturating_add(leeway) || claims.iat > now.saturating_add(leeway) {
+            return Err(VerifyError::NotYetValid);
+        }
+        Ok(())
+    }
+
+    /// [`Verifier::verify`], and on an unknown `kid` one JWKS refetch if the last fetch is at
+    /// least the refresh interval (30 s by default) old, then a second verification. Concurrent
+    /// callers share one fetch. Without a JWKS source this is `verify`.
+    ///
+    /// # Errors
+    /// As [`Verifier::verify`].
+    pub async fn verify_or_refresh(&self, token: &str) -> Result<Claims, VerifyError> {
+        match self.verify(token) {
+            Err(VerifyError::UnknownKid) if self.inner.refresh.is_some() => {
+                self.refresh_if_due().await;
+                self.verify(token)
+            }
+            other => other,
+        }
+    }
+
+    /// Fetches the JWKS now if the rate limit allows; returns whether a fetch happened.
+    async fn refresh_if_due(&self) -> bool {
+        let Some(refresh) = &self.inner.refresh else {
+            return false;
+        };
+        let mut last = refresh.last_attempt.lock().await;
+        if last.is_some_and(|t| t.elapsed() < refresh.min_interval) {
+            return false;
+        }
+        *last = Some(Instant::now());
+        match refresh.fetcher.fetch().await {
+            Ok(keys) => {
+                let keys = keys.only(self.inner.config.algorithm);
+                if keys.is_empty() {
+                    tracing::warn!(url = %refresh.fetcher.url(), "JWKS holds no usable key; keeping the old keys");
+                    return true;
+                }
+                let removed_some = !self.current_keys().is_subset_of(&keys);
+                tracing::info!(keys = keys.len(), removed_some, "JWKS refreshed");
+                self.install_keys(keys, removed_some);
+            }
+            Err(e) => tracing::warn!(error = %e, "JWKS refresh failed; keeping the old keys"),
+        }
+        true
+    }
+
+    /// How many verified tokens the cache holds (for metrics and tests).
+    pub fn cached_tokens(&self) -> usize {
+        self.inner.cache.as_ref().map_or(0, TokenCache::len)
+    }
+}
+
+fn now_secs() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+}
