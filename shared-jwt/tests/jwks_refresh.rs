@@ -1,0 +1,236 @@
+//! JWKS fetching against a real HTTP server on 127.0.0.1:0 whose document changes: start-up
+//! fetch, refetch on an unknown `kid`, the refetch rate limit, and key removal.
+
+mod common;
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::IntoResponse;
+use axum::routing::get;
+use common::*;
+use shared_jwt::{Algorithm, JwksOptions, KeySet, Role, SigningKey, Verifier, VerifyError};
+use url::Url;
+
+#[derive(Clone, Default)]
+struct Jwks {
+    document: Arc<Mutex<(StatusCode, String)>>,
+    fetches: Arc<AtomicUsize>,
+}
+
+impl Jwks {
+    fn publish(&self, keys: &[&SigningKey]) {
+        let set: KeySet = keys.iter().map(|k| k.verifying_key()).collect();
+        *self.document.lock().unwrap() = (StatusCode::OK, set.to_jwks().to_string());
+    }
+
+    fn fail(&self) {
+        *self.document.lock().unwrap() = (StatusCode::INTERNAL_SERVER_ERROR, "oops".into());
+    }
+
+    fn fetches(&self) -> usize {
+        self.fetches.load(Ordering::SeqCst)
+    }
+}
+
+async fn serve_jwks(State(jwks): State<Jwks>) -> impl IntoResponse {
+    jwks.fetches.fetch_add(1, Ordering::SeqCst);
+    let (status, body) = jwks.document.lock().unwrap().clone();
+    (status, [("content-type", "application/json")], body)
+}
+
+async fn start(jwks: &Jwks) -> Url {
+    let app = Router::new()
+        .route("/.well-known/jwks.json", get(serve_jwks))
+        .with_state(jwks.clone());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    Url::parse(&format!("http://{addr}/.well-known/jwks.json")).unwrap()
+}
+
+fn options(interval: Duration) -> JwksOptions {
+    JwksOptions {
+        http_timeout: Duration::from_secs(5),
+        min_refresh_interval: interval,
+    }
+}
+
+fn token(key: &SigningKey) -> String {
+    signer(key).issue(&input(Role::Member)).unwrap()
+}
+
+#[tokio::test]
+async fn unknown_kid_triggers_one_refetch_that_finds_the_new_key() {
+    let (a, b) = (key(Algorithm::EdDSA), key(Algorithm::EdDSA));
+    let jwks = Jwks::default();
+    jwks.publish(&[&a]);
+    let url = start(&jwks).await;
+    let v = Verifier::from_jwks_url_with(config(Algorithm::EdDSA), url, options(Duration::ZERO))
+        .await
+        .unwrap();
+    assert_eq!(jwks.fetches(), 1, "fetched at start-up");
+    assert!(v.verify_or_refresh(&token(&a)).await.is_ok());
+    assert_eq!(jwks.fetches(), 1, "a known kid never fetches");
+
+    jwks.publish(&[&a, &b]);
+    let b_token = token(&b);
+    assert_eq!(
+        v.verify(&b_token).unwrap_err(),
+        VerifyError::UnknownKid,
+        "verify() does no I/O"
+    );
+    assert!(v.verify_or_refresh(&b_token).await.is_ok());
+    assert_eq!(jwks.fetches(), 2);
+    assert!(v.verify_or_refresh(&b_token).await.is_ok());
+    assert_eq!(jwks.fetches(), 2, "now known: no more fetches");
+}
+
+#[tokio::test]
+async fn refetches_are_rate_limited_whatever_the_traffic() {
+    let (a, b) = (key(Algorithm::EdDSA), key(Algorithm::EdDSA));
+    let jwks = Jwks::default();
+    jwks.publish(&[&a]);
+    let url = start(&jwks).await;
+    let v = Verifier::from_jwks_url_with(
+        config(Algorithm::EdDSA),
+        url,
+        options(Duration::from_secs(30)),
+    )
+    .await
+    .unwrap();
+    jwks.publish(&[&a, &b]);
+    let b_token = token(&b);
+    // Within 30 s of the start-up fetch: no refetch, however many requests.
+    let mut tasks = Vec::new();
+    for _ in 0..50 {
+        let (v, t) = (v.clone(), b_token.clone());
+        tasks.push(tokio::spawn(async move { v.verify_or_refresh(&t).await }));
+    }
+    for task in tasks {
+        assert_eq!(task.await.unwrap().unwrap_err(), VerifyError::UnknownKid);
+    }
+    assert_eq!(jwks.fetches(), 1);
+}
+
+#[tokio::test]
+async fn the_rate_limit_window_reopens_and_concurrent_callers_share_one_fetch() {
+    let (a, b, c) = (
+        key(Algorithm::EdDSA),
+        key(Algorithm::EdDSA),
+        key(Algorithm::EdDSA),
+    );
+    let jwks = Jwks::default();
+    jwks.publish(&[&a]);
+    let url = start(&jwks).await;
+    let interval = Duration::from_millis(300);
+    let v = Verifier::from_jwks_url_with(config(Algorithm::EdDSA), url, options(interval))
+        .await
+        .unwrap();
+    jwks.publish(&[&a, &b]);
+    tokio::time::sleep(interval * 2).await;
+    let b_token = token(&b);
+    let mut tasks = Vec::new();
+    for _ in 0..20 {
+        let (v, t) = (v.clone(), b_token.clone());
+        tasks.push(tokio::spawn(async move { v.verify_or_refresh(&t).await }));
+    }
+    for task in tasks {
+        assert!(task.await.unwrap().is_ok());
+    }
+    assert_eq!(jwks.fetches(), 2, "twenty callers, one fetch");
+    // A kid nobody publishes, right after a fetch: refused without fetching.
+    assert_eq!(
+        v.verify_or_refresh(&token(&c)).await.unwrap_err(),
+        VerifyError::UnknownKid
+    );
+    assert_eq!(jwks.fetches(), 2);
+}
+
+#[tokio::test]
+async fn a_refetch_that_drops_a_key_also_drops_its_cached_tokens() {
+    let (a, b) = (key(Algorithm::EdDSA), key(Algorithm::EdDSA));
+    let jwks = Jwks::default();
+    jwks.publish(&[&a]);
+    let url = start(&jwks).await;
+    let v = Verifier::from_jwks_url_with(config_cached(), url, options(Duration::ZERO))
+        .await
+        .unwrap();
+    let a_token = token(&a);
+    assert!(v.verify_or_refresh(&a_token).await.is_ok());
+    assert_eq!(v.cached_tokens(), 1);
+    // Rotation done by auth-service: only b is published now.
+    jwks.publish(&[&b]);
+    assert!(v.verify_or_refresh(&token(&b)).await.is_ok());
+    assert_eq!(
+        v.verify_or_refresh(&a_token).await.unwrap_err(),
+        VerifyError::UnknownKid
+    );
+}
+
+fn config_cached() -> shared_jwt::VerifierConfig {
+    shared_jwt::VerifierConfig {
+        cache_capacity: 100,
+        ..config(Algorithm::EdDSA)
+    }
+}
+
+#[tokio::test]
+async fn failed_refetches_keep_the_old_keys_and_count_against_the_limit() {
+    let (a, b) = (key(Algorithm::EdDSA), key(Algorithm::EdDSA));
+    let jwks = Jwks::default();
+    jwks.publish(&[&a]);
+    let url = start(&jwks).await;
+    let v = Verifier::from_jwks_url_with(
+        config(Algorithm::EdDSA),
+        url,
+        options(Duration::from_secs(30)),
+    )
+    .await
+    .unwrap();
+    jwks.fail();
+    assert_eq!(
+        v.verify_or_refresh(&token(&b)).await.unwrap_err(),
+        VerifyError::UnknownKid
+    );
+    assert!(
+        v.verify_or_refresh(&token(&a)).await.is_ok(),
+        "old keys kept"
+    );
+    assert_eq!(jwks.fetches(), 1);
+}
+
+#[tokio::test]
+async fn start_up_fails_when_the_jwks_is_unusable() {
+    let jwks = Jwks::default();
+    jwks.fail();
+    let url = start(&jwks).await;
+    let err = Verifier::from_jwks_url(config(Algorithm::EdDSA), url.clone())
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("status 500"), "{err}");
+    // Keys of another algorithm only.
+    jwks.publish(&[&key(Algorithm::ES256)]);
+    assert!(
+        Verifier::from_jwks_url(config(Algorithm::EdDSA), url)
+            .await
+            .is_err()
+    );
+    // Nothing listening.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let dead = Url::parse(&format!(
+        "http://{}/jwks.json",
+        listener.local_addr().unwrap()
+    ))
+    .unwrap();
+    drop(listener);
+    assert!(
+        Verifier::from_jwks_url(config(Algorithm::EdDSA), dead)
+            .await
+            .is_err()
+    );
+}
