@@ -1,5 +1,6 @@
 //! JWKS fetching against a real HTTP server on 127.0.0.1:0 whose document changes: start-up
 //! fetch, refetch on an unknown `kid`, the refetch rate limit, and key removal.
+#![allow(clippy::unwrap_used)] // Test helpers: a panic is the failure report.
 
 mod common;
 

@@ -1,6 +1,7 @@
 //! Every way a token must be refused. Each test asserts the exact `VerifyError`, so removing
 //! the check it covers makes it fail (the token would verify, or fail later for another reason).
 //! Tokens are crafted by hand: base64url of JSON plus real signatures.
+#![allow(clippy::unwrap_used)] // Test helpers: a panic is the failure report.
 
 mod common;
 

@@ -1,4 +1,5 @@
 //! Key rotation with a static key set, and JWKS export/import.
+#![allow(clippy::unwrap_used)] // Test helpers: a panic is the failure report.
 
 mod common;
 

@@ -1,4 +1,5 @@
 //! Tokens issued by the Signer verify, for every algorithm, and carry the contract's header.
+#![allow(clippy::unwrap_used)] // Test helpers: a panic is the failure report.
 
 mod common;
 

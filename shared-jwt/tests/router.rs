@@ -1,5 +1,6 @@
 //! The axum layer and extractors through a real router (tower `oneshot`): what a browser and an
 //! API client see for missing, invalid, insufficient, foreign-tenant and cross-site requests.
+#![allow(clippy::unwrap_used)] // Test helpers: a panic is the failure report.
 
 mod common;
 
