@@ -1,1 +1,54 @@
-fn main() {}
+//! `expense-service [serve]` runs the server (migrating first unless `RUN_MIGRATIONS=false`);
+//! `expense-service migrate` only migrates. Configuration comes from the environment.
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use expense_service::config::Settings;
+use expense_service::startup::{Application, migrate};
+use expense_service::telemetry;
+
+#[derive(Parser)]
+#[command(
+    version,
+    about = "Multi-tenant expense tracker behind the SSO (see README for settings)"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve HTTP (the default).
+    Serve,
+    /// Run database migrations as MIGRATION_DATABASE_URL's role, then exit.
+    Migrate,
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli.command.unwrap_or(Command::Serve)).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            // One line: the chain of causes, never a secret (settings errors name variables only).
+            eprintln!("expense-service: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(command: Command) -> anyhow::Result<()> {
+    let settings = Settings::from_env()?;
+    telemetry::init(&settings.rust_log, settings.log_format);
+    match command {
+        Command::Migrate => migrate(&settings).await,
+        Command::Serve => {
+            Application::build(settings)
+                .await?
+                .run_until_stopped()
+                .await
+        }
+    }
+}

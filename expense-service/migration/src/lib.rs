@@ -1,1 +1,29 @@
-//! Migrations.
+//! Schema migrations of expense-service (its own database, never auth-service's).
+//!
+//! Run at start-up by the service (as the table owner, `MIGRATION_DATABASE_URL`) and by its
+//! `migrate` subcommand. One migration per file, named `mYYYYMMDD_HHMMSS_description.rs`.
+
+pub use sea_orm_migration::prelude::*;
+
+mod m20261123_000001_create_departments;
+mod m20261123_000002_create_expenses;
+mod m20261123_000003_row_level_security;
+
+/// The ordered list of migrations.
+#[derive(Debug)]
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![
+            Box::new(m20261123_000001_create_departments::Migration),
+            Box::new(m20261123_000002_create_expenses::Migration),
+            Box::new(m20261123_000003_row_level_security::Migration),
+        ]
+    }
+}
+
+/// The tenant-owned tables: each has a `tenant_id` column and, on PostgreSQL, a row-level
+/// security policy. Exposed so the service can grant its runtime role access to exactly these.
+pub const TENANT_TABLES: &[&str] = &["departments", "expenses"];

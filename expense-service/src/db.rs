@@ -1,0 +1,213 @@
+//! Database connection, migrations and tenant transactions.
+//!
+//! Every request's queries run in a transaction opened by [`Db::read`] or [`Db::write`] for a
+//! [`TenantScope`]. On PostgreSQL that transaction first runs
+//! `SELECT set_config('app.tenant_id', $1, true)` (the `SET LOCAL` equivalent, with the id bound
+//! as a parameter), so the row-level-security policies confine even a query that forgot its
+//! `WHERE tenant_id = …`. The setting dies with the transaction: it can't leak through the pool.
+
+use std::time::Duration;
+
+use expense_migration::{Migrator, MigratorTrait, TENANT_TABLES};
+use sea_orm::{
+    ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DatabaseTransaction, DbBackend,
+    DbErr, SqliteTransactionMode, Statement, TransactionOptions, TransactionTrait,
+};
+
+use crate::tenant::TenantScope;
+
+/// The service's connection pool (as the non-owner application role on PostgreSQL).
+#[derive(Clone, Debug)]
+pub struct Db {
+    conn: DatabaseConnection,
+}
+
+/// A transaction confined to one tenant. Dropping it without [`TenantTx::commit`] rolls back.
+#[derive(Debug)]
+pub struct TenantTx {
+    tx: DatabaseTransaction,
+    scope: TenantScope,
+}
+
+impl TenantTx {
+    /// The connection to hand to repository functions.
+    #[must_use]
+    pub fn conn(&self) -> &DatabaseTransaction {
+        &self.tx
+    }
+
+    /// The tenant this transaction is confined to.
+    #[must_use]
+    pub fn scope(&self) -> &TenantScope {
+        &self.scope
+    }
+
+    /// Commits.
+    ///
+    /// # Errors
+    /// The database error.
+    pub async fn commit(self) -> Result<(), DbErr> {
+        self.tx.commit().await
+    }
+}
+
+/// Opens a pool. SQLite files are created on first use (`?mode=rwc`), including the directory.
+///
+/// # Errors
+/// The database error (unreachable server, bad URL, unwritable file).
+pub async fn connect(url: &str, max_connections: u32) -> Result<DatabaseConnection, DbErr> {
+    if let Some(path) = sqlite_file_path(url)
+        && let Some(dir) = std::path::Path::new(&path)
+            .parent()
+            .filter(|d| !d.as_os_str().is_empty())
+    {
+        std::fs::create_dir_all(dir).map_err(|e| {
+            DbErr::Custom(format!("cannot create directory {}: {e}", dir.display()))
+        })?;
+    }
+    let mut opts = ConnectOptions::new(url.to_owned());
+    opts.max_connections(max_connections)
+        .acquire_timeout(Duration::from_secs(10))
+        // Statements are logged by our own spans; sqlx's own log would print every query.
+        .sqlx_logging(false);
+    Database::connect(opts).await
+}
+
+/// The file path of a `sqlite:` URL, if it names a file.
+fn sqlite_file_path(url: &str) -> Option<String> {
+    let rest = url
+        .strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))?;
+    let path = rest.split('?').next().unwrap_or("");
+    (!path.is_empty() && path != ":memory:").then(|| path.to_owned())
+}
+
+/// Runs pending migrations as the table owner, then (PostgreSQL) grants the application role
+/// exactly what it needs on the tenant tables.
+///
+/// # Errors
+/// The database error; a role name that is not a plain identifier.
+pub async fn migrate(owner: &DatabaseConnection, app_role: Option<&str>) -> Result<(), DbErr> {
+    Migrator::up(owner, None).await?;
+    if owner.get_database_backend() != DbBackend::Postgres {
+        return Ok(());
+    }
+    if let Some(role) = app_role {
+        let role = quote_ident(role)?;
+        let tables = TENANT_TABLES.join(", ");
+        owner
+            .execute_unprepared(&format!(
+                "GRANT USAGE ON SCHEMA public TO {role}; \
+                 GRANT SELECT, INSERT, UPDATE, DELETE ON {tables} TO {role};"
+            ))
+            .await?;
+    }
+    Ok(())
+}
+
+/// Quotes a role name for SQL, refusing anything but a conservative identifier (the name
+/// comes from configuration, but DDL can't take it as a bound parameter).
+fn quote_ident(name: &str) -> Result<String, DbErr> {
+    let ok = !name.is_empty()
+        && name.len() <= 63
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
+    if ok {
+        Ok(format!("\"{name}\""))
+    } else {
+        Err(DbErr::Custom(format!(
+            "APP_DB_ROLE {name:?} is not a plain role name"
+        )))
+    }
+}
+
+impl Db {
+    /// Wraps a pool.
+    #[must_use]
+    pub fn new(conn: DatabaseConnection) -> Self {
+        Db { conn }
+    }
+
+    /// Which database this is.
+    #[must_use]
+    pub fn backend(&self) -> DbBackend {
+        self.conn.get_database_backend()
+    }
+
+    /// A tenant transaction for reading.
+    ///
+    /// # Errors
+    /// The database error.
+    pub async fn read(&self, scope: &TenantScope) -> Result<TenantTx, DbErr> {
+        self.begin(scope, TransactionOptions::default()).await
+    }
+
+    /// A tenant transaction for reading then writing. On SQLite it is `BEGIN IMMEDIATE`, so
+    /// concurrent writers wait for the lock instead of failing when they upgrade.
+    ///
+    /// # Errors
+    /// The database error.
+    pub async fn write(&self, scope: &TenantScope) -> Result<TenantTx, DbErr> {
+        let options = TransactionOptions {
+            sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
+            ..TransactionOptions::default()
+        };
+        self.begin(scope, options).await
+    }
+
+    async fn begin(
+        &self,
+        scope: &TenantScope,
+        options: TransactionOptions,
+    ) -> Result<TenantTx, DbErr> {
+        let tx = self.conn.begin_with_options(options).await?;
+        if tx.get_database_backend() == DbBackend::Postgres {
+            tx.query_one_raw(Statement::from_sql_and_values(
+                DbBackend::Postgres,
+                "SELECT set_config('app.tenant_id', $1, true)",
+                [scope.tenant_id().to_string().into()],
+            ))
+            .await?;
+        }
+        Ok(TenantTx { tx, scope: *scope })
+    }
+
+    /// Readiness: one round trip.
+    ///
+    /// # Errors
+    /// The database error.
+    pub async fn ping(&self) -> Result<(), DbErr> {
+        self.conn.ping().await
+    }
+
+    /// Closes the pool (graceful shutdown).
+    ///
+    /// # Errors
+    /// The database error.
+    pub async fn close(self) -> Result<(), DbErr> {
+        self.conn.close().await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sqlite_paths_are_found() {
+        assert_eq!(
+            sqlite_file_path("sqlite://data/expenses.db?mode=rwc").as_deref(),
+            Some("data/expenses.db")
+        );
+        assert_eq!(sqlite_file_path("sqlite::memory:"), None);
+        assert_eq!(sqlite_file_path("postgres://x@y/z"), None);
+    }
+
+    #[test]
+    fn role_names_are_checked_before_quoting() {
+        assert_eq!(quote_ident("expense_app").unwrap(), "\"expense_app\"");
+        assert!(quote_ident("x\"; DROP TABLE expenses; --").is_err());
+        assert!(quote_ident("").is_err());
+    }
+}

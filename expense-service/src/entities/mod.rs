@@ -1,0 +1,4 @@
+//! SeaORM entities. Queries live in `crate::repo`, always behind a `TenantScope`.
+
+pub mod department;
+pub mod expense;

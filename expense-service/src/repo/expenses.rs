@@ -1,0 +1,372 @@
+//! Expense queries, always within one tenant.
+//!
+//! State changes are single conditional `UPDATE`/`DELETE` statements (`… AND status =
+//! 'pending' AND owner_id = …`), so check-then-act races can't approve twice or edit an
+//! approved expense; only when nothing matched do we read the row to say why.
+
+use std::collections::BTreeMap;
+
+use chrono::Utc;
+use sea_orm::sea_query::Expr;
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, PaginatorTrait,
+    QueryFilter, QueryOrder, QuerySelect, Set,
+};
+use uuid::Uuid;
+
+use super::{Actor, RepoError, departments};
+use crate::domain::{ExpenseStatus, FieldErrors, Month, Reason, ValidExpense};
+use crate::entities::expense::{ActiveModel, Column, Entity, Model};
+use crate::tenant::TenantScope;
+
+/// List filters (all optional).
+#[derive(Clone, Debug, Default)]
+pub struct ExpenseFilter {
+    /// Only this status.
+    pub status: Option<ExpenseStatus>,
+    /// Only this department.
+    pub department_id: Option<Uuid>,
+    /// Only this month of `spent_on`.
+    pub month: Option<Month>,
+}
+
+/// A page request: 1-based page number and page size.
+#[derive(Clone, Copy, Debug)]
+pub struct PageRequest {
+    /// 1-based.
+    pub page: u64,
+    /// Rows per page.
+    pub per_page: u64,
+}
+
+/// One page of expenses and the total number of matching rows.
+#[derive(Clone, Debug)]
+pub struct ExpensePage {
+    /// The rows, newest first.
+    pub items: Vec<Model>,
+    /// How many rows match the filter in all.
+    pub total: u64,
+}
+
+/// Sums for one department, month and currency (rejected expenses never count).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TotalRow {
+    /// The department.
+    pub department_id: Uuid,
+    /// `YYYY-MM`.
+    pub month: String,
+    /// ISO 4217 code.
+    pub currency: String,
+    /// Sum of approved amounts, minor units.
+    pub approved_minor: i64,
+    /// Sum of pending amounts, minor units.
+    pub pending_minor: i64,
+}
+
+/// Review decision.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Decision {
+    /// Approve.
+    Approve,
+    /// Reject (a reason is required by the caller).
+    Reject,
+}
+
+fn unknown_department() -> RepoError {
+    let mut errors = FieldErrors::new();
+    errors.add("department_id", "Choose a department of your organization.");
+    RepoError::Invalid(errors)
+}
+
+/// Checks the department belongs to the scope's tenant (the composite foreign key enforces
+/// it again in the database).
+async fn require_department(
+    scope: &TenantScope,
+    conn: &impl ConnectionTrait,
+    department_id: Uuid,
+) -> Result<(), RepoError> {
+    match departments::get(scope, conn, department_id).await {
+        Ok(_) => Ok(()),
+        Err(RepoError::NotFound) => Err(unknown_department()),
+        Err(e) => Err(e),
+    }
+}
+
+fn scoped(scope: &TenantScope) -> sea_orm::Select<Entity> {
+    Entity::find().filter(Column::TenantId.eq(scope.tenant_id()))
+}
+
+fn filter_condition(filter: &ExpenseFilter) -> Condition {
+    let mut cond = Condition::all();
+    if let Some(status) = filter.status {
+        cond = cond.add(Column::Status.eq(status.as_str()));
+    }
+    if let Some(dept) = filter.department_id {
+        cond = cond.add(Column::DepartmentId.eq(dept));
+    }
+    if let Some(month) = filter.month {
+        cond = cond.add(Column::SpentMonth.eq(month.key()));
+    }
+    cond
+}
+
+/// Creates a pending expense owned by `owner`.
+///
+/// # Errors
+/// [`RepoError::Invalid`] when the department is not the tenant's; database errors.
+pub async fn create(
+    scope: &TenantScope,
+    conn: &impl ConnectionTrait,
+    owner: &Actor,
+    input: ValidExpense,
+) -> Result<Model, RepoError> {
+    require_department(scope, conn, input.department_id).await?;
+    let now = Utc::now();
+    let row = ActiveModel {
+        id: Set(Uuid::new_v4()),
+        tenant_id: Set(scope.tenant_id()),
+        owner_id: Set(owner.id),
+        owner_name: Set(owner.name.clone()),
+        department_id: Set(input.department_id),
+        amount_minor: Set(input.money.minor()),
+        currency: Set(input.money.currency().code().to_owned()),
+        description: Set(input.description.into_inner()),
+        spent_on: Set(input.spent_on.date()),
+        spent_month: Set(input.spent_on.month().key()),
+        status: Set(ExpenseStatus::Pending.as_str().to_owned()),
+        reviewer_id: Set(None),
+        reviewer_name: Set(None),
+        reviewed_at: Set(None),
+        reason: Set(None),
+        created_at: Set(now),
+        updated_at: Set(now),
+    };
+    Ok(row.insert(conn).await?)
+}
+
+/// One expense of the tenant.
+///
+/// # Errors
+/// [`RepoError::NotFound`] when it is not this tenant's; database errors.
+pub async fn get(
+    scope: &TenantScope,
+    conn: &impl ConnectionTrait,
+    id: Uuid,
+) -> Result<Model, RepoError> {
+    scoped(scope)
+        .filter(Column::Id.eq(id))
+        .one(conn)
+        .await?
+        .ok_or(RepoError::NotFound)
+}
+
+/// A page of the tenant's expenses matching `filter`, newest first.
+///
+/// # Errors
+/// Database errors.
+pub async fn list(
+    scope: &TenantScope,
+    conn: &impl ConnectionTrait,
+    filter: &ExpenseFilter,
+    page: PageRequest,
+) -> Result<ExpensePage, RepoError> {
+    let query = scoped(scope).filter(filter_condition(filter));
+    let total = query.clone().count(conn).await?;
+    let items = query
+        .order_by_desc(Column::SpentOn)
+        .order_by_desc(Column::CreatedAt)
+        .order_by_desc(Column::Id)
+        .offset(page.page.saturating_sub(1).saturating_mul(page.per_page))
+        .limit(page.per_page)
+        .all(conn)
+        .await?;
+    Ok(ExpensePage { items, total })
+}
+
+/// Approved and pending sums per department, month and currency, for the filter's department
+/// and month (the status filter does not apply: totals always show both), newest month first.
+///
+/// # Errors
+/// Database errors.
+pub async fn totals(
+    scope: &TenantScope,
+    conn: &impl ConnectionTrait,
+    filter: &ExpenseFilter,
+) -> Result<Vec<TotalRow>, RepoError> {
+    let filter = ExpenseFilter {
+        status: None,
+        ..filter.clone()
+    };
+    // SUM(bigint) is numeric on PostgreSQL: cast back so both databases return an i64.
+    let rows: Vec<(Uuid, String, String, String, i64)> = scoped(scope)
+        .filter(filter_condition(&filter))
+        .filter(Column::Status.ne(ExpenseStatus::Rejected.as_str()))
+        .select_only()
+        .column(Column::DepartmentId)
+        .column(Column::SpentMonth)
+        .column(Column::Currency)
+        .column(Column::Status)
+        .column_as(Expr::cust("CAST(SUM(amount_minor) AS BIGINT)"), "total")
+        .group_by(Column::DepartmentId)
+        .group_by(Column::SpentMonth)
+        .group_by(Column::Currency)
+        .group_by(Column::Status)
+        .into_tuple()
+        .all(conn)
+        .await?;
+    let mut sums: BTreeMap<(String, Uuid, String), (i64, i64)> = BTreeMap::new();
+    for (department_id, month, currency, status, total) in rows {
+        let entry = sums.entry((month, department_id, currency)).or_default();
+        if status == ExpenseStatus::Approved.as_str() {
+            entry.0 = entry.0.saturating_add(total);
+        } else {
+            entry.1 = entry.1.saturating_add(total);
+        }
+    }
+    let mut out: Vec<TotalRow> = sums
+        .into_iter()
+        .map(
+            |((month, department_id, currency), (approved_minor, pending_minor))| TotalRow {
+                department_id,
+                month,
+                currency,
+                approved_minor,
+                pending_minor,
+            },
+        )
+        .collect();
+    out.sort_by(|a, b| b.month.cmp(&a.month));
+    Ok(out)
+}
+
+/// Classifies why a conditional change matched no row.
+async fn why_unchanged(
+    scope: &TenantScope,
+    conn: &impl ConnectionTrait,
+    id: Uuid,
+    actor: &Actor,
+    reviewing: bool,
+) -> RepoError {
+    let row = match get(scope, conn, id).await {
+        Ok(row) => row,
+        Err(e) => return e,
+    };
+    if reviewing && row.owner_id == actor.id {
+        RepoError::Forbidden("You cannot review your own expense.")
+    } else if !reviewing && row.owner_id != actor.id {
+        RepoError::Forbidden("Only the person who filed an expense can change it.")
+    } else if row.status != ExpenseStatus::Pending.as_str() {
+        RepoError::Conflict("Only pending expenses can be changed.")
+    } else {
+        // Raced with a concurrent change that has since been undone: report a conflict.
+        RepoError::Conflict("The expense changed meanwhile; try again.")
+    }
+}
+
+fn own_pending(scope: &TenantScope, id: Uuid, owner: &Actor) -> Condition {
+    Condition::all()
+        .add(Column::TenantId.eq(scope.tenant_id()))
+        .add(Column::Id.eq(id))
+        .add(Column::OwnerId.eq(owner.id))
+        .add(Column::Status.eq(ExpenseStatus::Pending.as_str()))
+}
+
+/// Replaces the fields of the owner's own pending expense.
+///
+/// # Errors
+/// `NotFound` (not this tenant's), `Forbidden` (someone else's), `Conflict` (not pending),
+/// `Invalid` (department not the tenant's); database errors.
+pub async fn update_pending(
+    scope: &TenantScope,
+    conn: &impl ConnectionTrait,
+    id: Uuid,
+    owner: &Actor,
+    input: ValidExpense,
+) -> Result<Model, RepoError> {
+    // Order matters for the answer: a foreign id is 404 before its department is judged.
+    let existing = get(scope, conn, id).await?;
+    if existing.owner_id != owner.id {
+        return Err(RepoError::Forbidden(
+            "Only the person who filed an expense can change it.",
+        ));
+    }
+    require_department(scope, conn, input.department_id).await?;
+    let result = Entity::update_many()
+        .col_expr(Column::AmountMinor, Expr::value(input.money.minor()))
+        .col_expr(Column::Currency, Expr::value(input.money.currency().code()))
+        .col_expr(
+            Column::Description,
+            Expr::value(input.description.into_inner()),
+        )
+        .col_expr(Column::SpentOn, Expr::value(input.spent_on.date()))
+        .col_expr(
+            Column::SpentMonth,
+            Expr::value(input.spent_on.month().key()),
+        )
+        .col_expr(Column::DepartmentId, Expr::value(input.department_id))
+        .col_expr(Column::UpdatedAt, Expr::value(Utc::now()))
+        .filter(own_pending(scope, id, owner))
+        .exec(conn)
+        .await?;
+    if result.rows_affected == 0 {
+        return Err(why_unchanged(scope, conn, id, owner, false).await);
+    }
+    get(scope, conn, id).await
+}
+
+/// Deletes the owner's own pending expense.
+///
+/// # Errors
+/// `NotFound`, `Forbidden`, `Conflict` as for [`update_pending`]; database errors.
+pub async fn delete_pending(
+    scope: &TenantScope,
+    conn: &impl ConnectionTrait,
+    id: Uuid,
+    owner: &Actor,
+) -> Result<(), RepoError> {
+    let result = Entity::delete_many()
+        .filter(own_pending(scope, id, owner))
+        .exec(conn)
+        .await?;
+    if result.rows_affected == 0 {
+        return Err(why_unchanged(scope, conn, id, owner, false).await);
+    }
+    Ok(())
+}
+
+/// Approves or rejects a pending expense filed by someone else.
+///
+/// # Errors
+/// `NotFound` (not this tenant's), `Forbidden` (one's own), `Conflict` (not pending);
+/// database errors.
+pub async fn review(
+    scope: &TenantScope,
+    conn: &impl ConnectionTrait,
+    id: Uuid,
+    reviewer: &Actor,
+    decision: Decision,
+    reason: Reason,
+) -> Result<Model, RepoError> {
+    let status = match decision {
+        Decision::Approve => ExpenseStatus::Approved,
+        Decision::Reject => ExpenseStatus::Rejected,
+    };
+    let now = Utc::now();
+    let result = Entity::update_many()
+        .col_expr(Column::Status, Expr::value(status.as_str()))
+        .col_expr(Column::ReviewerId, Expr::value(reviewer.id))
+        .col_expr(Column::ReviewerName, Expr::value(reviewer.name.clone()))
+        .col_expr(Column::ReviewedAt, Expr::value(now))
+        .col_expr(Column::Reason, Expr::value(reason.into_inner()))
+        .col_expr(Column::UpdatedAt, Expr::value(now))
+        .filter(Column::TenantId.eq(scope.tenant_id()))
+        .filter(Column::Id.eq(id))
+        .filter(Column::Status.eq(ExpenseStatus::Pending.as_str()))
+        .filter(Column::OwnerId.ne(reviewer.id))
+        .exec(conn)
+        .await?;
+    if result.rows_affected == 0 {
+        return Err(why_unchanged(scope, conn, id, reviewer, true).await);
+    }
+    get(scope, conn, id).await
+}

@@ -1,0 +1,314 @@
+//! The JSON API under `/api/v1/`. Errors are `{"detail": …}` or a `400` field map. Writes
+//! authenticated by the access cookie need the `X-CSRF-Token` header (from `GET /api/v1/me`);
+//! `Authorization: Bearer` calls are exempt.
+
+use axum::Router;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Json, Response};
+use axum::routing::{get, post};
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+
+use super::{ApiJson, IdPath, ListQuery, Q, page_count};
+use crate::app::AppState;
+use crate::domain::ExpenseInput;
+use crate::entities::{department, expense};
+use crate::error::{AppError, Result};
+use crate::repo::expenses::Decision;
+use crate::service::{self, DepartmentInput};
+use crate::session::Ctx;
+use crate::views::amount;
+
+/// `/api/v1/…`.
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/api/v1/me", get(me))
+        .route("/api/v1/expenses/", get(list).post(create))
+        .route(
+            "/api/v1/expenses/{id}",
+            get(detail).patch(update).delete(remove),
+        )
+        .route("/api/v1/expenses/{id}/approve", post(approve))
+        .route("/api/v1/expenses/{id}/reject", post(reject))
+        .route(
+            "/api/v1/departments/",
+            get(departments).post(create_department),
+        )
+}
+
+/// The JSON form of an expense.
+#[derive(Debug, Serialize)]
+pub struct ExpenseJson {
+    id: String,
+    owner_id: String,
+    owner_name: String,
+    department_id: String,
+    department_name: Option<String>,
+    amount: String,
+    amount_minor: i64,
+    currency: String,
+    description: String,
+    spent_on: String,
+    status: String,
+    reviewer_id: Option<String>,
+    reviewer_name: Option<String>,
+    reviewed_at: Option<String>,
+    reason: Option<String>,
+    created_at: String,
+    updated_at: String,
+}
+
+impl ExpenseJson {
+    fn new(e: &expense::Model, department_name: Option<String>) -> Self {
+        ExpenseJson {
+            id: e.id.to_string(),
+            owner_id: e.owner_id.to_string(),
+            owner_name: e.owner_name.clone(),
+            department_id: e.department_id.to_string(),
+            department_name,
+            amount: amount(e.amount_minor, &e.currency),
+            amount_minor: e.amount_minor,
+            currency: e.currency.clone(),
+            description: e.description.clone(),
+            spent_on: e.spent_on.to_string(),
+            status: e.status.clone(),
+            reviewer_id: e.reviewer_id.map(|u| u.to_string()),
+            reviewer_name: e.reviewer_name.clone(),
+            reviewed_at: e.reviewed_at.map(|t| t.to_rfc3339()),
+            reason: e.reason.clone(),
+            created_at: e.created_at.to_rfc3339(),
+            updated_at: e.updated_at.to_rfc3339(),
+        }
+    }
+}
+
+fn department_json(d: &department::Model) -> Value {
+    json!({
+        "id": d.id,
+        "name": d.name,
+        "monthly_budget": match (d.monthly_budget_minor, &d.budget_currency) {
+            (Some(m), Some(c)) => Some(amount(m, c)),
+            _ => None,
+        },
+        "monthly_budget_minor": d.monthly_budget_minor,
+        "budget_currency": d.budget_currency,
+        "created_at": d.created_at.to_rfc3339(),
+    })
+}
+
+/// An amount sent as a string (`"12.34"`, preferred: exact) or a JSON number.
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+enum AmountValue {
+    Text(String),
+    Number(serde_json::Number),
+}
+
+impl AmountValue {
+    fn into_text(self) -> String {
+        match self {
+            Self::Text(s) => s,
+            Self::Number(n) => n.to_string(),
+        }
+    }
+}
+
+/// Create or patch body. Unknown fields (e.g. `status`) are refused rather than ignored.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ExpenseBody {
+    amount: Option<AmountValue>,
+    currency: Option<String>,
+    description: Option<String>,
+    spent_on: Option<String>,
+    department_id: Option<String>,
+}
+
+impl ExpenseBody {
+    /// Applies the fields present to `base`.
+    fn apply(self, base: ExpenseInput) -> ExpenseInput {
+        ExpenseInput {
+            amount: self.amount.map_or(base.amount, AmountValue::into_text),
+            currency: self.currency.unwrap_or(base.currency),
+            description: self.description.unwrap_or(base.description),
+            spent_on: self.spent_on.unwrap_or(base.spent_on),
+            department_id: self.department_id.unwrap_or(base.department_id),
+        }
+    }
+}
+
+async fn me(ctx: Ctx) -> Json<Value> {
+    let mut claims = serde_json::to_value(&ctx.claims).unwrap_or_else(|_| json!({}));
+    // The CSRF token a cookie-authenticated script sends back in `X-CSRF-Token`.
+    let csrf = ctx.csrf_token();
+    if let Some(map) = claims.as_object_mut() {
+        map.insert("csrf_token".into(), Value::String(csrf));
+    }
+    Json(claims)
+}
+
+async fn list(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Q(query): Q<ListQuery>,
+) -> Result<Json<Value>> {
+    let (filter, page) = query.parse().map_err(AppError::Validation)?;
+    let listing = service::list(&state.db, &ctx, &filter, page).await?;
+    let names = listing.names();
+    let items: Vec<ExpenseJson> = listing
+        .items
+        .iter()
+        .map(|e| ExpenseJson::new(e, names.get(&e.department_id).cloned()))
+        .collect();
+    let totals: Vec<Value> = service::budget_lines(&listing.totals, &listing.departments)
+        .iter()
+        .map(|l| {
+            json!({
+                "department_id": l.total.department_id,
+                "department_name": l.department,
+                "month": l.total.month,
+                "currency": l.total.currency,
+                "approved": l.fmt(l.total.approved_minor),
+                "approved_minor": l.total.approved_minor,
+                "pending": l.fmt(l.total.pending_minor),
+                "pending_minor": l.total.pending_minor,
+                "budget": l.budget_minor.map(|b| l.fmt(b)),
+                "budget_minor": l.budget_minor,
+                "remaining": l.remaining_minor().map(|r| l.fmt(r)),
+                "over_budget": l.over_budget(),
+            })
+        })
+        .collect();
+    Ok(Json(json!({
+        "items": items,
+        "page": page.page,
+        "per_page": page.per_page,
+        "pages": page_count(listing.total, page.per_page),
+        "total": listing.total,
+        "totals": totals,
+    })))
+}
+
+async fn detail(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    IdPath(id): IdPath,
+) -> Result<Json<ExpenseJson>> {
+    let (e, department) = service::get(&state.db, &ctx, id).await?;
+    Ok(Json(ExpenseJson::new(&e, Some(department))))
+}
+
+async fn create(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    headers: HeaderMap,
+    ApiJson(body): ApiJson<ExpenseBody>,
+) -> Result<Response> {
+    ctx.check_csrf_header(&headers)?;
+    let input = body.apply(ExpenseInput::default());
+    let e = service::create(&state.db, &ctx, &input).await?;
+    Ok((StatusCode::CREATED, Json(ExpenseJson::new(&e, None))).into_response())
+}
+
+async fn update(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    IdPath(id): IdPath,
+    headers: HeaderMap,
+    ApiJson(body): ApiJson<ExpenseBody>,
+) -> Result<Json<ExpenseJson>> {
+    ctx.check_csrf_header(&headers)?;
+    let e = service::update(&state.db, &ctx, id, |base| body.apply(base)).await?;
+    Ok(Json(ExpenseJson::new(&e, None)))
+}
+
+async fn remove(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    IdPath(id): IdPath,
+    headers: HeaderMap,
+) -> Result<StatusCode> {
+    ctx.check_csrf_header(&headers)?;
+    service::delete(&state.db, &ctx, id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Review body: `{"reason": "…"}` (optional to approve, required to reject). An empty body is
+/// accepted for approvals.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ReviewBody {
+    reason: Option<String>,
+}
+
+async fn review_json(
+    state: &AppState,
+    ctx: &Ctx,
+    id: uuid::Uuid,
+    body: &[u8],
+    decision: Decision,
+) -> Result<Json<ExpenseJson>> {
+    let body: ReviewBody = if body.iter().all(u8::is_ascii_whitespace) {
+        ReviewBody::default()
+    } else {
+        serde_json::from_slice(body)
+            .map_err(|e| AppError::BadRequest(format!("Invalid JSON body: {e}")))?
+    };
+    let e = service::review(&state.db, ctx, id, decision, body.reason.as_deref()).await?;
+    Ok(Json(ExpenseJson::new(&e, None)))
+}
+
+async fn approve(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    IdPath(id): IdPath,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> Result<Json<ExpenseJson>> {
+    ctx.check_csrf_header(&headers)?;
+    review_json(&state, &ctx, id, &body, Decision::Approve).await
+}
+
+async fn reject(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    IdPath(id): IdPath,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> Result<Json<ExpenseJson>> {
+    ctx.check_csrf_header(&headers)?;
+    review_json(&state, &ctx, id, &body, Decision::Reject).await
+}
+
+async fn departments(State(state): State<AppState>, ctx: Ctx) -> Result<Json<Value>> {
+    let list = service::departments(&state.db, &ctx).await?;
+    Ok(Json(Value::Array(
+        list.iter().map(department_json).collect(),
+    )))
+}
+
+/// Department body.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DepartmentBody {
+    name: Option<String>,
+    monthly_budget: Option<AmountValue>,
+    budget_currency: Option<String>,
+}
+
+async fn create_department(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    headers: HeaderMap,
+    ApiJson(body): ApiJson<DepartmentBody>,
+) -> Result<Response> {
+    ctx.check_csrf_header(&headers)?;
+    let input = DepartmentInput {
+        name: body.name.unwrap_or_default(),
+        monthly_budget: body.monthly_budget.map(AmountValue::into_text),
+        budget_currency: body.budget_currency,
+    };
+    let d = service::create_department(&state.db, &ctx, &input).await?;
+    Ok((StatusCode::CREATED, Json(department_json(&d))).into_response())
+}

@@ -1,0 +1,163 @@
+//! Building and running the server: keys, database, migrations, listener, graceful shutdown.
+
+use std::future::Future;
+
+use anyhow::Context;
+use sea_orm::{ConnectionTrait, DbBackend, Statement};
+use secrecy::ExposeSecret;
+use shared_jwt::AuthContext;
+use tokio::net::TcpListener;
+
+use crate::app::{AppState, router};
+use crate::config::Settings;
+use crate::db::{self, Db};
+
+/// A built, bound, not yet running server.
+pub struct Application {
+    port: u16,
+    listener: TcpListener,
+    state: AppState,
+}
+
+impl std::fmt::Debug for Application {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Application")
+            .field("port", &self.port)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Runs the migrations as the owner (`MIGRATION_DATABASE_URL`) and grants the app role.
+///
+/// # Errors
+/// One line: the database cannot be reached or a migration failed.
+pub async fn migrate(settings: &Settings) -> anyhow::Result<()> {
+    let owner = db::connect(settings.migration_database_url.expose_secret(), 2)
+        .await
+        .context("cannot connect to the database to migrate (MIGRATION_DATABASE_URL)")?;
+    db::migrate(&owner, settings.app_db_role.as_deref())
+        .await
+        .context("migration failed")?;
+    owner
+        .close()
+        .await
+        .context("closing the migration connection")?;
+    Ok(())
+}
+
+impl Application {
+    /// Loads the verifying keys (fetching the JWKS if configured), migrates unless told not to,
+    /// connects and binds `BIND` (port 0 picks a free one).
+    ///
+    /// # Errors
+    /// One line saying what failed: keys, database, migrations, or the listen address.
+    pub async fn build(settings: Settings) -> anyhow::Result<Self> {
+        // Keys first: without them no request could ever be served.
+        let auth = AuthContext::from_settings(settings.auth.clone())
+            .await
+            .map_err(|e| anyhow::anyhow!("cannot load JWT verifying keys: {e}"))?;
+        if settings.run_migrations {
+            migrate(&settings).await?;
+        }
+        let conn = db::connect(
+            settings.database_url.expose_secret(),
+            settings.db_max_connections,
+        )
+        .await
+        .context("cannot connect to the database (DATABASE_URL)")?;
+        warn_if_rls_bypassed(&conn).await;
+        let listener = TcpListener::bind(&settings.bind)
+            .await
+            .with_context(|| format!("cannot listen on {} (BIND)", settings.bind))?;
+        let port = listener
+            .local_addr()
+            .context("reading the bound address")?
+            .port();
+        Ok(Application {
+            port,
+            listener,
+            state: AppState {
+                db: Db::new(conn),
+                auth,
+            },
+        })
+    }
+
+    /// The bound port.
+    #[must_use]
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// Serves until SIGINT or SIGTERM, then finishes in-flight requests and closes the pool.
+    ///
+    /// # Errors
+    /// I/O errors of the server.
+    pub async fn run_until_stopped(self) -> anyhow::Result<()> {
+        self.run_until(shutdown_signal()).await
+    }
+
+    /// Serves until `signal` completes (tests and embedders), then shuts down gracefully.
+    ///
+    /// # Errors
+    /// I/O errors of the server.
+    pub async fn run_until(
+        self,
+        signal: impl Future<Output = ()> + Send + 'static,
+    ) -> anyhow::Result<()> {
+        let db = self.state.db.clone();
+        let app = router(self.state);
+        tracing::info!(port = self.port, "expense-service listening");
+        axum::serve(self.listener, app)
+            .with_graceful_shutdown(signal)
+            .await?;
+        if let Err(e) = db.close().await {
+            tracing::warn!(error = %e, "closing the database pool");
+        }
+        Ok(())
+    }
+}
+
+/// On PostgreSQL, warns when the app's role would bypass row-level security (superuser or
+/// `BYPASSRLS`): the second isolation layer would silently be off.
+async fn warn_if_rls_bypassed(conn: &sea_orm::DatabaseConnection) {
+    if conn.get_database_backend() != DbBackend::Postgres {
+        return;
+    }
+    let stmt = Statement::from_string(
+        DbBackend::Postgres,
+        "SELECT (rolsuper OR rolbypassrls) AS bypass FROM pg_roles WHERE rolname = current_user",
+    );
+    if let Ok(Some(row)) = conn.query_one_raw(stmt).await
+        && row.try_get::<bool>("", "bypass").unwrap_or(false)
+    {
+        tracing::warn!(
+            "DATABASE_URL connects as a superuser or BYPASSRLS role: PostgreSQL row-level security \
+             does not apply; connect as a dedicated non-owner role (see README)"
+        );
+    }
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutting down");
+}
