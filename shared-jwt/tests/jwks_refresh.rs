@@ -235,3 +235,56 @@ async fn start_up_fails_when_the_jwks_is_unusable() {
             .is_err()
     );
 }
+
+#[tokio::test]
+async fn settings_from_the_environment_drive_a_protected_router_end_to_end() {
+    use axum::body::Body;
+    use axum::http::Request;
+    use shared_jwt::{AuthContext, AuthLayer, AuthSettings, CurrentUser};
+    use tower::ServiceExt;
+
+    let a = key(Algorithm::EdDSA);
+    let jwks = Jwks::default();
+    jwks.publish(&[&a]);
+    let url = start(&jwks).await;
+    let auth_url = format!("http://{}", url.authority());
+    let vars = [
+        ("AUTH_URL", auth_url.clone()),
+        ("PUBLIC_URL", "http://localhost:8001".to_owned()),
+    ];
+    let settings = AuthSettings::from_lookup(|name| {
+        vars.iter()
+            .find(|(k, _)| *k == name)
+            .map(|(_, v)| v.clone())
+    })
+    .unwrap();
+    let ctx = AuthContext::from_settings(settings).await.unwrap();
+    let app = Router::new()
+        .route(
+            "/",
+            get(|CurrentUser(c): CurrentUser| async move { c.email }),
+        )
+        .layer(AuthLayer::new(ctx));
+    // auth-service would sign with iss = its AUTH_URL and aud = "localhost" (no COOKIE_DOMAIN).
+    let token = shared_jwt::Signer::new(
+        a.clone(),
+        auth_url.clone(),
+        "localhost",
+        Duration::from_secs(60),
+    )
+    .issue(&input(Role::Member))
+    .unwrap();
+    let req = Request::get("/")
+        .header("cookie", format!("access_token={token}"))
+        .body(Body::empty())
+        .unwrap();
+    let res = app.clone().oneshot(req).await.unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    let req = Request::get("/?a=b").body(Body::empty()).unwrap();
+    let res = app.oneshot(req).await.unwrap();
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    assert_eq!(
+        res.headers()["location"],
+        format!("{auth_url}/login?next=http%3A%2F%2Flocalhost%3A8001%2F%3Fa%3Db").as_str()
+    );
+}

@@ -472,3 +472,30 @@ fn unknown_claims_are_ignored() {
     let token = f.sign_claims(&with(claims_json(), "is_superuser", json!(true)));
     assert!(f.verify(&token).is_ok());
 }
+
+#[test]
+fn every_single_character_change_is_refused() {
+    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_.";
+    for alg in ALL {
+        let f = Fixture::new(alg);
+        let token = f.sign_claims(&claims_json());
+        assert!(f.verify(&token).is_ok());
+        let bytes = token.as_bytes();
+        for i in 0..bytes.len() {
+            // Two substitutes per position keep the test fast while covering every part.
+            for &c in [ALPHABET[i % 64], ALPHABET[(i * 7 + 3) % 65]]
+                .iter()
+                .filter(|&&c| c != bytes[i])
+            {
+                let mut changed = bytes.to_vec();
+                changed[i] = c;
+                let changed = String::from_utf8(changed).unwrap();
+                assert!(
+                    f.verify(&changed).is_err(),
+                    "{alg}: position {i} -> {}",
+                    c as char
+                );
+            }
+        }
+    }
+}
