@@ -1,1 +1,20 @@
-//! Migrations.
+//! Database migrations of auth-service (`auth-migration`).
+//!
+//! Run at start-up by `Application::build` and by `auth-service migrate`. The same
+//! migrations run on SQLite (the embedded default) and PostgreSQL, so they use only
+//! portable column types: UUIDs, strings, booleans, integers and UTC timestamps.
+
+pub use sea_orm_migration::prelude::*;
+
+mod m20261123_000001_initial;
+
+/// The ordered list of auth-service migrations.
+#[derive(Debug)]
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![Box::new(m20261123_000001_initial::Migration)]
+    }
+}

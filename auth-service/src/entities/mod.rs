@@ -1,0 +1,9 @@
+//! SeaORM entities of auth-service (one module per table). Queries live beside the
+//! domain code that uses them and take `&impl ConnectionTrait` so they run in transactions.
+
+pub mod auth_event;
+pub mod login_failure;
+pub mod login_lock;
+pub mod refresh_token;
+pub mod tenant;
+pub mod user;

@@ -1,0 +1,249 @@
+//! `GET /login` (refresh if possible, else the form) and `POST /login`.
+//!
+//! Every refusal — unknown organization, unknown email, wrong password, inactive user
+//! or tenant — gets the same status (401), the same message and the same work (an
+//! argon2 verification against a dummy hash when there is no account), so nothing
+//! tells whether an organization or an email exists.
+
+use axum::Router;
+use axum::extract::State;
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use chrono::Utc;
+use http::{HeaderValue, StatusCode, header};
+use sea_orm::{ActiveModelTrait, IntoActiveModel, Set};
+use secrecy::SecretString;
+
+use super::refresh::{RefreshAttempt, try_refresh};
+use super::{FormFields, Meta, QueryFields, clear_auth_cookies, signed_in_reply};
+use crate::audit::{self, EventKind};
+use crate::error::AppError;
+use crate::password::{MAX_LEN, Verified};
+use crate::redirect::SafeRedirect;
+use crate::state::AppState;
+use crate::tenants;
+use crate::throttle::{AttemptKeys, Throttled};
+use crate::users;
+use crate::views::{LoginPage, Reply, next_query};
+
+/// The one message for every failed sign-in.
+pub const FAILED: &str = "The organization, email or password is not correct.";
+/// The message of a failed CSRF check.
+pub const CSRF_FAILED: &str =
+    "This form expired or was sent from another site. Please check the fields and submit it again.";
+
+/// The sign-in routes.
+pub fn router() -> Router<AppState> {
+    Router::new().route("/login", get(form).post(submit))
+}
+
+struct Form<'a> {
+    tenant: &'a str,
+    email: &'a str,
+    next: &'a SafeRedirect,
+}
+
+fn page(
+    state: &AppState,
+    meta: &Meta,
+    status: StatusCode,
+    form: &Form<'_>,
+    errors: Vec<String>,
+) -> Reply {
+    let pre = state.csrf.pre_session(&meta.headers);
+    let failed = !errors.is_empty();
+    Reply::page(
+        status,
+        &LoginPage {
+            errors,
+            failed,
+            csrf_token: pre.form_token,
+            next: form.next.to_string(),
+            next_query: next_query(form.next.as_str()),
+            tenant: form.tenant.to_owned(),
+            email: form.email.to_owned(),
+        },
+    )
+    .maybe_cookie(pre.new_cookie.as_ref())
+}
+
+async fn form(
+    State(state): State<AppState>,
+    meta: Meta,
+    query: QueryFields,
+) -> Result<Response, AppError> {
+    let next = state.redirects.parse_or_root(query.opt("next"));
+    let attempt = try_refresh(&state, &meta).await?;
+    if let RefreshAttempt::Refreshed(session) = &attempt {
+        return Ok(signed_in_reply(&state, session, &next)?.into_response());
+    }
+    let tenant = query
+        .opt("tenant")
+        .and_then(|t| tenants::TenantSlug::parse(&t.trim().to_lowercase()).ok())
+        .map(|s| s.to_string())
+        .or_else(|| state.redirects.tenant_hint(&next))
+        .unwrap_or_default();
+    let reply = page(
+        &state,
+        &meta,
+        StatusCode::OK,
+        &Form {
+            tenant: &tenant,
+            email: "",
+            next: &next,
+        },
+        Vec::new(),
+    );
+    Ok(match attempt {
+        RefreshAttempt::Failed => clear_auth_cookies(&state, reply),
+        _ => reply,
+    }
+    .into_response())
+}
+
+/// The 429 page for a throttled attempt.
+fn throttled_reply(state: &AppState, meta: &Meta, form: &Form<'_>, t: Throttled) -> Reply {
+    let minutes = t.minutes();
+    let unit = if minutes == 1 { "minute" } else { "minutes" };
+    page(
+        state,
+        meta,
+        StatusCode::TOO_MANY_REQUESTS,
+        form,
+        vec![format!("Too many attempts; try again in {minutes} {unit}.")],
+    )
+    .header(
+        header::RETRY_AFTER,
+        HeaderValue::from_str(&t.retry_after.as_secs().max(1).to_string())
+            .unwrap_or(HeaderValue::from_static("60")),
+    )
+}
+
+async fn submit(
+    State(state): State<AppState>,
+    meta: Meta,
+    fields: FormFields,
+) -> Result<Response, AppError> {
+    let next = state.redirects.parse_or_root(fields.opt("next"));
+    let tenant_raw = fields.get("tenant").trim().to_lowercase();
+    let email_raw = fields.get("email").trim().to_owned();
+    let form = Form {
+        tenant: &tenant_raw,
+        email: &email_raw,
+        next: &next,
+    };
+    if let Err(failure) = state.csrf.check(&meta.headers, fields.opt("csrf_token")) {
+        tracing::info!(?failure, "sign-in refused by the CSRF check");
+        return Ok(page(
+            &state,
+            &meta,
+            StatusCode::FORBIDDEN,
+            &form,
+            vec![CSRF_FAILED.to_owned()],
+        )
+        .into_response());
+    }
+    let password = fields.get("password");
+    if tenant_raw.is_empty() || email_raw.is_empty() || password.is_empty() {
+        // Nothing was tried: no failure is counted and nothing is written.
+        return Ok(page(
+            &state,
+            &meta,
+            StatusCode::UNAUTHORIZED,
+            &form,
+            vec![FAILED.to_owned()],
+        )
+        .into_response());
+    }
+    let keys = AttemptKeys::new(&tenant_raw, &email_raw, meta.ip);
+    let ctx = meta.event_context();
+    if let Some(t) = state.throttle.check(&state.db, &keys).await? {
+        audit::record(
+            &state.db,
+            EventKind::LoginThrottled,
+            None,
+            None,
+            &ctx,
+            Some(format!("tenant {tenant_raw}")),
+        )
+        .await?;
+        return Ok(throttled_reply(&state, &meta, &form, t).into_response());
+    }
+
+    let tenant = tenants::find_by_slug(&state.db, &tenant_raw).await?;
+    let user = match &tenant {
+        Some(t) => users::find_by_email(&state.db, t.id, &email_raw).await?,
+        None => None,
+    };
+    // A password longer than any we accept cannot be right: skip the hash, same answer.
+    let verified = if password.chars().count() > MAX_LEN {
+        Verified::No
+    } else {
+        let secret = SecretString::from(password.to_owned());
+        state
+            .hasher
+            .verify(&secret, user.as_ref().map(|u| u.password_hash.as_str()))
+            .await?
+    };
+    let active =
+        tenant.as_ref().is_some_and(|t| t.is_active) && user.as_ref().is_some_and(|u| u.is_active);
+    let (Some(tenant), Some(user), true) = (
+        tenant.clone(),
+        user.clone(),
+        active && verified != Verified::No,
+    ) else {
+        let reason = match (&tenant, &user, verified) {
+            (None, _, _) => "unknown organization",
+            (_, None, _) => "unknown email",
+            (_, _, Verified::No) => "wrong password",
+            _ => "inactive account",
+        };
+        audit::record(
+            &state.db,
+            EventKind::LoginFailure,
+            tenant.as_ref().map(|t| t.id),
+            user.as_ref().map(|u| u.id),
+            &ctx,
+            Some(reason.to_owned()),
+        )
+        .await?;
+        if let Some(lock) = state.throttle.record_failure(&state.db, &keys).await? {
+            audit::record(
+                &state.db,
+                EventKind::Lock,
+                tenant.as_ref().map(|t| t.id),
+                user.as_ref().map(|u| u.id),
+                &ctx,
+                Some(format!("locked for {} s", lock.retry_after.as_secs())),
+            )
+            .await?;
+        }
+        return Ok(page(
+            &state,
+            &meta,
+            StatusCode::UNAUTHORIZED,
+            &form,
+            vec![FAILED.to_owned()],
+        )
+        .into_response());
+    };
+
+    let mut model = user.clone().into_active_model();
+    if let Verified::YesRehashed(hash) = verified {
+        model.password_hash = Set(hash);
+    }
+    model.last_login_at = Set(Some(Utc::now()));
+    let user = model.update(&state.db).await?;
+    state.throttle.record_success(&state.db, &keys).await?;
+    let session = state.sessions.start(&state.db, user, tenant, &ctx).await?;
+    audit::record(
+        &state.db,
+        EventKind::LoginSuccess,
+        Some(session.tenant.id),
+        Some(session.user.id),
+        &ctx,
+        None,
+    )
+    .await?;
+    Ok(signed_in_reply(&state, &session, &next)?.into_response())
+}

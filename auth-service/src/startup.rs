@@ -1,0 +1,248 @@
+//! Building and running the application: database (created and migrated), keys,
+//! secrets, state, listener. `BIND` port 0 picks a free port (tests).
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use auth_migration::{Migrator, MigratorTrait as _};
+use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection};
+use secrecy::{ExposeSecret, SecretSlice};
+use shared_jwt::{CookieSettings, Signer, Verifier, VerifierConfig};
+use tokio::net::TcpListener;
+
+use crate::config::Settings;
+use crate::csrf::CsrfGuard;
+use crate::keys::{self, KeyStore};
+use crate::password::Hasher;
+use crate::redirect::RedirectPolicy;
+use crate::sessions::Sessions;
+use crate::state::AppState;
+use crate::throttle::Throttle;
+
+/// A built, bound, not yet running application.
+pub struct Application {
+    listener: TcpListener,
+    address: SocketAddr,
+    state: AppState,
+}
+
+impl std::fmt::Debug for Application {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Application")
+            .field("address", &self.address)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The SQLite file of a `sqlite:` URL, if any (not for in-memory databases).
+fn sqlite_path(url: &str) -> Option<PathBuf> {
+    let rest = url
+        .strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))?;
+    let path = rest.split('?').next().unwrap_or("");
+    (!path.is_empty() && path != ":memory:").then(|| PathBuf::from(path))
+}
+
+/// Connects to `DATABASE_URL`, creating the SQLite file's directory first.
+///
+/// # Errors
+/// The directory cannot be created or the database cannot be reached.
+pub async fn connect_database(settings: &Settings) -> anyhow::Result<DatabaseConnection> {
+    let url = settings.database_url.expose_secret();
+    let is_sqlite = url.starts_with("sqlite:");
+    if let Some(dir) = sqlite_path(url)
+        .as_deref()
+        .and_then(Path::parent)
+        .filter(|d| !d.as_os_str().is_empty())
+    {
+        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    }
+    let mut options = ConnectOptions::new(url.to_owned());
+    options
+        .sqlx_logging(false)
+        .connect_timeout(Duration::from_secs(10))
+        .acquire_timeout(Duration::from_secs(10));
+    let db = Database::connect(options)
+        .await
+        .context("DATABASE_URL: cannot connect to the database")?;
+    if is_sqlite {
+        // Readers do not block the writer; several requests share the file.
+        db.execute_unprepared("PRAGMA journal_mode=WAL")
+            .await
+            .context("enabling WAL")?;
+    }
+    Ok(db)
+}
+
+/// Applies pending migrations (`auth-service migrate`, and every start).
+///
+/// # Errors
+/// The database cannot be reached or a migration fails.
+pub async fn migrate(settings: &Settings) -> anyhow::Result<()> {
+    let db = connect_database(settings).await?;
+    Migrator::up(&db, None)
+        .await
+        .context("running migrations")?;
+    Ok(())
+}
+
+/// `SESSION_SECRET`, else the secret kept in `{DATA_DIR}/session-secret.key`, created
+/// (random, mode 0600) on first start. Several instances must share it.
+///
+/// # Errors
+/// The file cannot be read or written.
+pub fn load_session_secret(settings: &Settings) -> anyhow::Result<SecretSlice<u8>> {
+    if let Some(s) = &settings.session_secret {
+        return Ok(SecretSlice::from(s.expose_secret().as_bytes().to_vec()));
+    }
+    let path = settings.data_dir.join("session-secret.key");
+    match std::fs::read_to_string(&path) {
+        Ok(text) => {
+            let bytes = hex::decode(text.trim())
+                .with_context(|| format!("{} is not hex", path.display()))?;
+            anyhow::ensure!(bytes.len() >= 32, "{} is too short", path.display());
+            Ok(SecretSlice::from(bytes))
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            let mut bytes = vec![0u8; 32];
+            crate::crypto::fill_random(&mut bytes);
+            keys::write_private_file(&path, hex::encode(&bytes).as_bytes())
+                .with_context(|| format!("writing {}", path.display()))?;
+            Ok(SecretSlice::from(bytes))
+        }
+        Err(e) => Err(e).with_context(|| format!("reading {}", path.display())),
+    }
+}
+
+impl Application {
+    /// Connects and migrates the database, loads or generates the keys, builds the
+    /// state and binds `BIND`.
+    ///
+    /// # Errors
+    /// Any of those steps failing, with context naming what.
+    pub async fn build(settings: Settings) -> anyhow::Result<Self> {
+        let db = connect_database(&settings).await?;
+        Migrator::up(&db, None)
+            .await
+            .context("running migrations")?;
+        let keys = KeyStore::load(&settings)?;
+        let secret = load_session_secret(&settings)?;
+        let algorithm = keys::algorithm(settings.jwt_algorithm);
+        let signer = Signer::new(
+            keys.signing_key().clone(),
+            settings.jwt_issuer.clone(),
+            settings.jwt_audience.clone(),
+            settings.access_token_ttl,
+        );
+        let mut verifier_config = VerifierConfig::new(
+            algorithm,
+            settings.jwt_issuer.clone(),
+            settings.jwt_audience.clone(),
+        );
+        verifier_config.leeway = Duration::from_secs(5);
+        let verifier = Verifier::new(verifier_config, keys.key_set())
+            .map_err(|e| anyhow::anyhow!("verifier: {e}"))?;
+        let cookies = CookieSettings {
+            secure: settings.cookie_secure,
+            domain: settings.cookie_domain.clone(),
+            access_ttl: settings.access_token_ttl,
+            refresh_ttl: settings.refresh_token_ttl,
+        };
+        let hasher =
+            Hasher::new(settings.max_concurrent_hashes, settings.hash_queue_timeout).await?;
+        let sessions = Sessions::new(
+            settings.refresh_token_ttl,
+            settings.refresh_reuse_grace,
+            secret.expose_secret(),
+        );
+        let csrf = CsrfGuard::new(
+            secret.expose_secret(),
+            settings.cookie_secure,
+            settings.public_origin(),
+        );
+        let redirects = RedirectPolicy::from_settings(&settings);
+        let throttle = Throttle::new(settings.throttle.clone());
+        let listener = TcpListener::bind(settings.bind)
+            .await
+            .with_context(|| format!("BIND {}", settings.bind))?;
+        let address = listener.local_addr()?;
+        let state = AppState {
+            db,
+            settings: Arc::new(settings),
+            signer,
+            keys: Arc::new(keys),
+            verifier,
+            cookies,
+            hasher,
+            sessions,
+            csrf,
+            redirects,
+            throttle,
+        };
+        Ok(Self {
+            listener,
+            address,
+            state,
+        })
+    }
+
+    /// The bound port.
+    #[must_use]
+    pub fn port(&self) -> u16 {
+        self.address.port()
+    }
+
+    /// The bound address.
+    #[must_use]
+    pub fn address(&self) -> SocketAddr {
+        self.address
+    }
+
+    /// The state (database, signer, …), e.g. for tests to seed data.
+    #[must_use]
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
+    /// Serves until SIGTERM or Ctrl-C, then finishes in-flight requests.
+    ///
+    /// # Errors
+    /// The server fails.
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        let router = crate::app::build_router(self.state);
+        tracing::info!(address = %self.address, "auth-service listening");
+        axum::serve(
+            self.listener,
+            router.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(shutdown_signal())
+        .await
+    }
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = term => {},
+    }
+    tracing::info!("shutting down");
+}

@@ -1,0 +1,41 @@
+//! The one `Clone` application state handed to every handler.
+
+use std::sync::Arc;
+
+use sea_orm::DatabaseConnection;
+use shared_jwt::{CookieSettings, Signer, Verifier};
+
+use crate::config::Settings;
+use crate::csrf::CsrfGuard;
+use crate::keys::KeyStore;
+use crate::password::Hasher;
+use crate::redirect::RedirectPolicy;
+use crate::sessions::Sessions;
+use crate::throttle::Throttle;
+
+/// Everything a request may need; cheap to clone (connection pools and `Arc`s).
+#[derive(Clone, Debug)]
+pub struct AppState {
+    /// The database pool.
+    pub db: DatabaseConnection,
+    /// The settings read at start-up.
+    pub settings: Arc<Settings>,
+    /// Mints access tokens with the current key.
+    pub signer: Signer,
+    /// Current and previous keys (the JWKS).
+    pub keys: Arc<KeyStore>,
+    /// Verifies this service's own access cookie (for the account page).
+    pub verifier: Verifier,
+    /// Cookie names and attributes (shared-jwt).
+    pub cookies: CookieSettings,
+    /// Password hashing with a bounded number of hashes at once.
+    pub hasher: Hasher,
+    /// Refresh-token families.
+    pub sessions: Sessions,
+    /// CSRF tokens and origin checks.
+    pub csrf: CsrfGuard,
+    /// The `next` rule.
+    pub redirects: RedirectPolicy,
+    /// The sign-in throttle.
+    pub throttle: Throttle,
+}

@@ -1,0 +1,341 @@
+//! Tenants (organizations): the slug newtype, the sign-up policy and the domain
+//! functions used by the routes, the CLI, the demo seeding and tests.
+
+use std::fmt;
+
+use chrono::Utc;
+use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set};
+use uuid::Uuid;
+
+use crate::entities::tenant;
+
+/// Slugs that would clash with hosts or paths of the system.
+const RESERVED: &[&str] = &[
+    "auth",
+    "www",
+    "api",
+    "admin",
+    "static",
+    "login",
+    "logout",
+    "register",
+    "signup",
+    "signin",
+    "sso",
+    "oauth",
+    "account",
+    "accounts",
+    "app",
+    "apps",
+    "mail",
+    "smtp",
+    "cdn",
+    "assets",
+    "status",
+    "help",
+    "support",
+    "root",
+    "system",
+    "expenses",
+    "dashboard",
+    "well-known",
+    "www1",
+    "localhost",
+    "internal",
+    "billing",
+    "docs",
+];
+
+/// A valid tenant slug: lowercase `[a-z0-9-]`, 3–63 characters, no leading or trailing
+/// hyphen (it is a DNS label in `{slug}.COOKIE_DOMAIN`), not a reserved word.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct TenantSlug(String);
+
+/// Why a slug was refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum SlugError {
+    /// Wrong length or characters.
+    #[error(
+        "Use 3 to 63 lowercase letters, digits or hyphens, not starting or ending with a hyphen."
+    )]
+    Format,
+    /// A reserved word.
+    #[error("This address is reserved; choose another.")]
+    Reserved,
+}
+
+impl TenantSlug {
+    /// Parses a slug exactly as given (no case folding: `Acme` is refused).
+    ///
+    /// # Errors
+    /// [`SlugError`] saying which rule it breaks.
+    pub fn parse(raw: &str) -> Result<Self, SlugError> {
+        let ok = (3..=63).contains(&raw.len())
+            && raw
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+            && !raw.starts_with('-')
+            && !raw.ends_with('-');
+        if !ok {
+            return Err(SlugError::Format);
+        }
+        if RESERVED.contains(&raw) {
+            return Err(SlugError::Reserved);
+        }
+        Ok(Self(raw.to_owned()))
+    }
+
+    /// The slug as text.
+    #[must_use]
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// A slug derived from an organization name (`"Acme Corp."` → `acme-corp`), or
+    /// `None` when the name yields no valid slug (too short, reserved, not ASCII).
+    #[must_use]
+    pub fn derive_from_name(name: &str) -> Option<Self> {
+        let mut slug = String::new();
+        for c in name.to_lowercase().chars() {
+            if c.is_ascii_alphanumeric() {
+                slug.push(c);
+            } else if !slug.ends_with('-') && !slug.is_empty() {
+                slug.push('-');
+            }
+        }
+        let slug: String = slug.chars().take(50).collect();
+        Self::parse(slug.trim_matches('-')).ok()
+    }
+
+    /// This slug with a random 6-hex-digit suffix (used when the derived slug is taken,
+    /// so that sign-up never reveals which organizations exist).
+    #[must_use]
+    pub fn with_random_suffix(base: Option<&Self>) -> Self {
+        let mut bytes = [0u8; 3];
+        crate::crypto::fill_random(&mut bytes);
+        let base = base.map_or("org", |b| b.as_str());
+        let base: String = base.chars().take(50).collect();
+        Self(format!(
+            "{}-{}",
+            base.trim_end_matches('-'),
+            hex::encode(bytes)
+        ))
+    }
+}
+
+impl fmt::Display for TenantSlug {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// Who may join a tenant by signing up.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum SignupPolicy {
+    /// Anyone.
+    Open,
+    /// Nobody: only invited (or admin-created) users.
+    InviteOnly,
+    /// Addresses whose domain is in the list (lowercase).
+    Domains(Vec<String>),
+}
+
+impl SignupPolicy {
+    /// Parses the stored form (`open`, `invite_only`, `domains:a.test,b.test`); anything
+    /// unknown is treated as invite-only (fail closed).
+    #[must_use]
+    pub fn parse(stored: &str) -> Self {
+        match stored {
+            "open" => Self::Open,
+            "invite_only" => Self::InviteOnly,
+            other => match other.strip_prefix("domains:") {
+                Some(list) => Self::Domains(
+                    list.split(',')
+                        .map(|d| d.trim().to_ascii_lowercase())
+                        .filter(|d| !d.is_empty())
+                        .collect(),
+                ),
+                None => Self::InviteOnly,
+            },
+        }
+    }
+
+    /// The stored form.
+    #[must_use]
+    pub fn to_stored(&self) -> String {
+        match self {
+            Self::Open => "open".to_owned(),
+            Self::InviteOnly => "invite_only".to_owned(),
+            Self::Domains(list) => format!("domains:{}", list.join(",")),
+        }
+    }
+
+    /// Whether someone with this (normalized) email may sign up.
+    #[must_use]
+    pub fn allows(&self, email_normalized: &str) -> bool {
+        match self {
+            Self::Open => true,
+            Self::InviteOnly => false,
+            Self::Domains(list) => email_normalized
+                .rsplit_once('@')
+                .is_some_and(|(_, domain)| list.iter().any(|d| d == domain)),
+        }
+    }
+}
+
+/// Why a tenant could not be created.
+#[derive(Debug, thiserror::Error)]
+pub enum TenantError {
+    /// The slug breaks the rules.
+    #[error("invalid slug: {0}")]
+    Slug(#[from] SlugError),
+    /// The name is empty or longer than 200 characters.
+    #[error("the organization name must have 1 to 200 characters")]
+    Name,
+    /// `max_users` is below 1.
+    #[error("max_users must be at least 1")]
+    MaxUsers,
+    /// Another tenant already has this slug.
+    #[error("the slug is taken")]
+    SlugTaken,
+    /// The database failed.
+    #[error(transparent)]
+    Db(#[from] sea_orm::DbErr),
+}
+
+/// Creates an active tenant on the `free` plan.
+///
+/// # Errors
+/// [`TenantError`] for a bad name, slug or limit, a taken slug, or a database failure.
+pub async fn create_tenant(
+    db: &impl ConnectionTrait,
+    name: &str,
+    slug: &str,
+    signup_policy: SignupPolicy,
+    max_users: i32,
+) -> Result<tenant::Model, TenantError> {
+    let name = name.trim();
+    if name.is_empty() || name.chars().count() > 200 {
+        return Err(TenantError::Name);
+    }
+    if max_users < 1 {
+        return Err(TenantError::MaxUsers);
+    }
+    let slug = TenantSlug::parse(slug)?;
+    let model = tenant::ActiveModel {
+        id: Set(Uuid::new_v4()),
+        name: Set(name.to_owned()),
+        slug: Set(slug.as_str().to_owned()),
+        is_active: Set(true),
+        plan: Set("free".to_owned()),
+        max_users: Set(max_users),
+        signup_policy: Set(signup_policy.to_stored()),
+        created_at: Set(Utc::now()),
+    };
+    model.insert(db).await.map_err(|e| {
+        if matches!(
+            e.sql_err(),
+            Some(sea_orm::SqlErr::UniqueConstraintViolation(_))
+        ) {
+            TenantError::SlugTaken
+        } else {
+            TenantError::Db(e)
+        }
+    })
+}
+
+/// The tenant with this slug, active or not.
+///
+/// # Errors
+/// A database failure.
+pub async fn find_by_slug(
+    db: &impl ConnectionTrait,
+    slug: &str,
+) -> Result<Option<tenant::Model>, sea_orm::DbErr> {
+    tenant::Entity::find()
+        .filter(tenant::Column::Slug.eq(slug))
+        .one(db)
+        .await
+}
+
+/// Activates or deactivates a tenant (its users can then neither sign in nor refresh).
+///
+/// # Errors
+/// A database failure.
+pub async fn set_active(
+    db: &impl ConnectionTrait,
+    tenant_id: Uuid,
+    active: bool,
+) -> Result<(), sea_orm::DbErr> {
+    tenant::Entity::update_many()
+        .col_expr(
+            tenant::Column::IsActive,
+            sea_orm::sea_query::Expr::value(active),
+        )
+        .filter(tenant::Column::Id.eq(tenant_id))
+        .exec(db)
+        .await
+        .map(|_| ())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn slugs_follow_the_rules() {
+        for good in ["acme", "acme-corp", "a1b", &"a".repeat(63)] {
+            assert!(TenantSlug::parse(good).is_ok(), "{good}");
+        }
+        for bad in [
+            "ab",
+            "Acme",
+            "acme_corp",
+            "-acme",
+            "acme-",
+            "ac me",
+            "ácme",
+            &"a".repeat(64),
+            "",
+        ] {
+            assert_eq!(TenantSlug::parse(bad), Err(SlugError::Format), "{bad}");
+        }
+        for reserved in ["auth", "www", "api", "admin", "static"] {
+            assert_eq!(TenantSlug::parse(reserved), Err(SlugError::Reserved));
+        }
+    }
+
+    #[test]
+    fn slugs_derive_from_names() {
+        assert_eq!(
+            TenantSlug::derive_from_name("Acme Corp.").unwrap().as_str(),
+            "acme-corp"
+        );
+        assert_eq!(
+            TenantSlug::derive_from_name("  Big   Co  ")
+                .unwrap()
+                .as_str(),
+            "big-co"
+        );
+        assert!(TenantSlug::derive_from_name("AB").is_none());
+        assert!(TenantSlug::derive_from_name("Admin").is_none());
+        assert!(TenantSlug::derive_from_name("日本").is_none());
+        let s = TenantSlug::with_random_suffix(None);
+        assert!(TenantSlug::parse(s.as_str()).is_ok());
+    }
+
+    #[test]
+    fn signup_policy_round_trips_and_decides() {
+        for p in [
+            SignupPolicy::Open,
+            SignupPolicy::InviteOnly,
+            SignupPolicy::Domains(vec!["a.test".into()]),
+        ] {
+            assert_eq!(SignupPolicy::parse(&p.to_stored()), p);
+        }
+        let d = SignupPolicy::parse("domains:a.test, B.test");
+        assert!(d.allows("x@b.test"));
+        assert!(!d.allows("x@evil-b.test"));
+        assert!(!SignupPolicy::parse("bogus").allows("x@a.test"));
+    }
+}

@@ -1,0 +1,294 @@
+//! Users: the email newtype and the domain functions (create, find, activate) used by
+//! the routes, the CLI, the demo seeding and tests. Adding a user to a tenant is one
+//! transaction that first write-locks the tenant row, so `max_users` and the
+//! per-tenant unique email hold under concurrency on SQLite and PostgreSQL alike.
+
+use chrono::Utc;
+use sea_orm::sea_query::Expr;
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait,
+    PaginatorTrait, QueryFilter, Set, TransactionTrait,
+};
+use secrecy::SecretString;
+use shared_jwt::Role;
+use uuid::Uuid;
+
+use crate::entities::{tenant, user};
+use crate::password::{self, PasswordPolicyError};
+use crate::tenants::SignupPolicy;
+
+/// A syntactically plausible email address, trimmed; compared case-insensitively.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Email {
+    display: String,
+    normalized: String,
+}
+
+impl Email {
+    /// Parses an address: one `@`, a non-empty local part of at most 64 characters, a
+    /// domain with a dot, no spaces or control characters, at most 254 characters.
+    ///
+    /// # Errors
+    /// A message for the form field.
+    pub fn parse(raw: &str) -> Result<Self, &'static str> {
+        let display = raw.trim();
+        let err = "Enter a valid email address.";
+        if display.is_empty() || display.chars().count() > 254 {
+            return Err(err);
+        }
+        if display.chars().any(|c| {
+            c.is_whitespace() || c.is_control() || matches!(c, '<' | '>' | '"' | ',' | ';')
+        }) {
+            return Err(err);
+        }
+        let (local, domain) = display.rsplit_once('@').ok_or(err)?;
+        if local.is_empty()
+            || local.chars().count() > 64
+            || local.contains('@')
+            || !domain.contains('.')
+            || domain.starts_with('.')
+            || domain.ends_with('.')
+            || domain.contains("..")
+        {
+            return Err(err);
+        }
+        Ok(Self {
+            display: display.to_owned(),
+            normalized: display.to_lowercase(),
+        })
+    }
+
+    /// The address as typed (trimmed).
+    #[must_use]
+    pub fn as_str(&self) -> &str {
+        &self.display
+    }
+
+    /// The lowercase form used for comparison and uniqueness.
+    #[must_use]
+    pub fn normalized(&self) -> &str {
+        &self.normalized
+    }
+}
+
+/// Why a user could not be created.
+#[derive(Debug, thiserror::Error)]
+pub enum UserError {
+    /// The email address is malformed.
+    #[error("invalid email address")]
+    Email,
+    /// A name is empty or longer than 100 characters.
+    #[error("first and last name must have 1 to 100 characters")]
+    Name,
+    /// The password breaks the policy.
+    #[error("password refused: {0}")]
+    Password(#[from] PasswordPolicyError),
+    /// No such tenant, or it is inactive.
+    #[error("no such active tenant")]
+    NoTenant,
+    /// The tenant's sign-up policy refuses this address.
+    #[error("the tenant does not accept this sign-up")]
+    NotAllowed,
+    /// The tenant already has `max_users` users.
+    #[error("the tenant is full")]
+    TenantFull,
+    /// The tenant already has a user with this email.
+    #[error("the email is taken in this tenant")]
+    EmailTaken,
+    /// Hashing failed or was too busy.
+    #[error(transparent)]
+    Hash(#[from] password::HashError),
+    /// The database failed.
+    #[error(transparent)]
+    Db(#[from] sea_orm::DbErr),
+}
+
+/// A validated new account, ready to insert.
+#[derive(Debug)]
+pub struct NewUser {
+    /// Address.
+    pub email: Email,
+    /// PHC hash of the password.
+    pub password_hash: String,
+    /// Given name.
+    pub first_name: String,
+    /// Family name.
+    pub last_name: String,
+    /// Role in the tenant.
+    pub role: Role,
+}
+
+/// Checks a name field: trimmed, 1–100 characters, no control characters.
+///
+/// # Errors
+/// A message for the form field.
+pub fn parse_name(raw: &str) -> Result<String, &'static str> {
+    let name = raw.trim();
+    if name.is_empty() {
+        return Err("This field is required.");
+    }
+    if name.chars().count() > 100 || name.chars().any(char::is_control) {
+        return Err("Use at most 100 characters.");
+    }
+    Ok(name.to_owned())
+}
+
+/// Creates an active user, checking the password policy and the tenant's `max_users`
+/// (but not its sign-up policy: this is the administrative path).
+///
+/// # Errors
+/// [`UserError`] for invalid input, a full tenant, a taken email, or a database failure.
+pub async fn create_user(
+    db: &DatabaseConnection,
+    tenant_id: Uuid,
+    email: &str,
+    password: &str,
+    first_name: &str,
+    last_name: &str,
+    role: Role,
+) -> Result<user::Model, UserError> {
+    let email = Email::parse(email).map_err(|_| UserError::Email)?;
+    let first_name = parse_name(first_name).map_err(|_| UserError::Name)?;
+    let last_name = parse_name(last_name).map_err(|_| UserError::Name)?;
+    password::check_policy(password, email.as_str())?;
+    let password_hash = password::hash_unbounded(&SecretString::from(password)).await?;
+    let new = NewUser {
+        email,
+        password_hash,
+        first_name,
+        last_name,
+        role,
+    };
+    let txn = db.begin().await?;
+    let created = insert_into_tenant(&txn, tenant_id, new, false).await?;
+    txn.commit().await?;
+    Ok(created)
+}
+
+/// Inserts `new` into the tenant inside the caller's transaction: write-locks the tenant
+/// row first (a no-op update), then checks it is active, its sign-up policy when
+/// `self_signup`, `max_users`, and relies on `ux_users_tenant_email` for the email.
+///
+/// # Errors
+/// [`UserError::NoTenant`], [`UserError::NotAllowed`], [`UserError::TenantFull`],
+/// [`UserError::EmailTaken`] or a database failure.
+pub async fn insert_into_tenant(
+    txn: &impl ConnectionTrait,
+    tenant_id: Uuid,
+    new: NewUser,
+    self_signup: bool,
+) -> Result<user::Model, UserError> {
+    tenant::Entity::update_many()
+        .col_expr(
+            tenant::Column::MaxUsers,
+            Expr::col(tenant::Column::MaxUsers),
+        )
+        .filter(tenant::Column::Id.eq(tenant_id))
+        .exec(txn)
+        .await?;
+    let tenant = tenant::Entity::find_by_id(tenant_id)
+        .one(txn)
+        .await?
+        .ok_or(UserError::NoTenant)?;
+    if !tenant.is_active {
+        return Err(UserError::NoTenant);
+    }
+    if self_signup && !SignupPolicy::parse(&tenant.signup_policy).allows(new.email.normalized()) {
+        return Err(UserError::NotAllowed);
+    }
+    let count = user::Entity::find()
+        .filter(user::Column::TenantId.eq(tenant_id))
+        .count(txn)
+        .await?;
+    if count >= u64::try_from(tenant.max_users).unwrap_or(0) {
+        return Err(UserError::TenantFull);
+    }
+    let model = user::ActiveModel {
+        id: Set(Uuid::new_v4()),
+        tenant_id: Set(tenant_id),
+        email: Set(new.email.as_str().to_owned()),
+        email_normalized: Set(new.email.normalized().to_owned()),
+        password_hash: Set(new.password_hash),
+        first_name: Set(new.first_name),
+        last_name: Set(new.last_name),
+        role: Set(new.role.as_str().to_owned()),
+        is_active: Set(true),
+        created_at: Set(Utc::now()),
+        last_login_at: Set(None),
+    };
+    model.insert(txn).await.map_err(|e| match e.sql_err() {
+        Some(sea_orm::SqlErr::UniqueConstraintViolation(_)) => UserError::EmailTaken,
+        _ => UserError::Db(e),
+    })
+}
+
+/// The user of a tenant with this address (compared case-insensitively).
+///
+/// # Errors
+/// A database failure.
+pub async fn find_by_email(
+    db: &impl ConnectionTrait,
+    tenant_id: Uuid,
+    email: &str,
+) -> Result<Option<user::Model>, sea_orm::DbErr> {
+    user::Entity::find()
+        .filter(user::Column::TenantId.eq(tenant_id))
+        .filter(user::Column::EmailNormalized.eq(email.trim().to_lowercase()))
+        .one(db)
+        .await
+}
+
+/// Activates or deactivates a user; a deactivated user can neither sign in nor refresh.
+///
+/// # Errors
+/// A database failure.
+pub async fn set_active(
+    db: &impl ConnectionTrait,
+    user_id: Uuid,
+    active: bool,
+) -> Result<(), sea_orm::DbErr> {
+    user::Entity::update_many()
+        .col_expr(user::Column::IsActive, Expr::value(active))
+        .filter(user::Column::Id.eq(user_id))
+        .exec(db)
+        .await
+        .map(|_| ())
+}
+
+/// The user's display name.
+#[must_use]
+pub fn display_name(user: &user::Model) -> String {
+    format!("{} {}", user.first_name, user.last_name)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn emails_are_trimmed_and_compared_in_lowercase() {
+        let e = Email::parse("  Ada@Example.TEST ").unwrap();
+        assert_eq!(e.as_str(), "Ada@Example.TEST");
+        assert_eq!(e.normalized(), "ada@example.test");
+        for bad in [
+            "",
+            "ada",
+            "ada@",
+            "@x.test",
+            "a b@x.test",
+            "ada@localhost",
+            "a@x..test",
+            "a@.x.test",
+            "a\u{0}@x.test",
+        ] {
+            assert!(Email::parse(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn names_are_required_and_bounded() {
+        assert_eq!(parse_name("  Ada "), Ok("Ada".to_owned()));
+        assert!(parse_name("   ").is_err());
+        assert!(parse_name(&"x".repeat(101)).is_err());
+    }
+}
