@@ -28,12 +28,6 @@ impl TenantScope {
         }
     }
 
-    /// A scope for unit tests only.
-    #[cfg(test)]
-    pub(crate) fn for_tests(tenant_id: Uuid) -> Self {
-        TenantScope { tenant_id }
-    }
-
     /// The tenant's id (what rows are filtered by and what `app.tenant_id` is set to).
     #[must_use]
     pub fn tenant_id(&self) -> Uuid {

@@ -151,8 +151,9 @@ impl ExpenseInput {
         let mut errors = FieldErrors::new();
         let currency = errors.check("currency", Currency::parse(&self.currency));
         let money = currency.and_then(|c| errors.check("amount", Money::parse(&self.amount, c)));
-        if currency.is_none() && self.amount.trim().is_empty() {
-            errors.add("amount", "Enter an amount.");
+        // Without a currency the decimals can't be judged, but the shape and sign can.
+        if currency.is_none() && !money::looks_like_positive_decimal(&self.amount) {
+            errors.add("amount", "Enter an amount greater than zero, like 12.34.");
         }
         let description = errors.check("description", Description::parse(&self.description));
         let spent_on = errors.check("spent_on", SpentOn::parse(&self.spent_on, today));

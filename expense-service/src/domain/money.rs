@@ -116,6 +116,16 @@ impl fmt::Display for Money {
     }
 }
 
+/// Whether `input` is digits with at most one `.` and at least one non-zero digit (the part
+/// of [`Money::parse`] that doesn't depend on the currency).
+#[must_use]
+pub fn looks_like_positive_decimal(input: &str) -> bool {
+    let s = input.trim();
+    s.bytes().all(|b| b.is_ascii_digit() || b == b'.')
+        && s.bytes().filter(|b| *b == b'.').count() <= 1
+        && s.bytes().any(|b| (b'1'..=b'9').contains(&b))
+}
+
 /// Formats minor units as a plain decimal (`1234` EUR → `12.34`; negative sums keep the sign).
 #[must_use]
 pub fn format_minor(minor: i64, currency: Currency) -> String {
@@ -187,6 +197,15 @@ mod tests {
         assert!(Money::parse("1000000000000", cur("JPY")).is_err());
         assert!(Money::from_minor(0, eur).is_err());
         assert!(Money::from_minor(MAX_MINOR, eur).is_err());
+    }
+
+    #[test]
+    fn shape_check_without_currency() {
+        assert!(looks_like_positive_decimal("12.34"));
+        assert!(looks_like_positive_decimal(" 0.5 "));
+        for bad in ["", "0", "0.00", "-1", "1.2.3", "1e5", "abc"] {
+            assert!(!looks_like_positive_decimal(bad), "{bad}");
+        }
     }
 
     #[test]

@@ -1,0 +1,477 @@
+//! Test harness: a real expense-service on port 0 with its own database (a SQLite file in a
+//! tempdir, or a fresh PostgreSQL database and a fresh non-owner role when TEST_DATABASE_URL
+//! is set), tokens minted with shared-jwt's `Signer`, and a plain HTTP client.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use expense_service::config::Settings;
+use expense_service::startup::Application;
+use reqwest::header::{AUTHORIZATION, COOKIE, HeaderMap, HeaderValue};
+use reqwest::{Method, StatusCode};
+use sea_orm::{ConnectionTrait, Database};
+use serde_json::Value;
+use shared_jwt::{
+    AccessTokenInput, Algorithm, Claims, Csrf, KeySet, KeySource, Role, Signer, SigningKey,
+};
+use tokio::sync::oneshot;
+use uuid::Uuid;
+
+pub const CSRF_SECRET: &str = "test-csrf-secret-0123456789abcdef0123456789abcdef";
+pub const AUTH_URL: &str = "http://auth.example.test";
+pub const PUBLIC_URL: &str = "http://expenses.example.test";
+pub const AUDIENCE: &str = "example.test";
+
+/// Which database a test runs on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// Runs `$name(Backend::Sqlite)` and, when TEST_DATABASE_URL is set, `$name(Backend::Postgres)`,
+/// as `$name::sqlite` and `$name::postgres`.
+#[macro_export]
+macro_rules! db_tests {
+    ($($name:ident),* $(,)?) => {$(
+        mod $name {
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                super::$name($crate::helpers::Backend::Sqlite).await;
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                if $crate::helpers::pg_admin_url().is_none() {
+                    eprintln!("TEST_DATABASE_URL not set: PostgreSQL variant skipped");
+                    return;
+                }
+                super::$name($crate::helpers::Backend::Postgres).await;
+            }
+        }
+    )*};
+}
+
+pub fn pg_admin_url() -> Option<String> {
+    std::env::var("TEST_DATABASE_URL")
+        .ok()
+        .filter(|v| !v.trim().is_empty())
+}
+
+/// Replaces the database (path) and optionally the user of a PostgreSQL URL.
+pub fn pg_url(admin: &str, db: &str, user: Option<&str>) -> String {
+    let mut url = url::Url::parse(admin).expect("TEST_DATABASE_URL is a URL");
+    url.set_path(&format!("/{db}"));
+    if let Some(user) = user {
+        url.set_username(user).expect("URL with a host");
+        url.set_password(None).expect("URL with a host");
+    }
+    url.to_string()
+}
+
+/// A database of one test, removed afterwards.
+pub struct TestDb {
+    /// The app's URL (on PostgreSQL: a non-owner role).
+    pub app_url: String,
+    /// The owner's URL (migrations).
+    pub owner_url: String,
+    /// The app role (PostgreSQL).
+    pub app_role: Option<String>,
+    pg: Option<(String, String, String)>, // admin url, db name, role
+    _dir: Option<tempfile::TempDir>,
+}
+
+impl TestDb {
+    pub async fn new(backend: Backend) -> Self {
+        match backend {
+            Backend::Sqlite => {
+                let dir = tempfile::tempdir().expect("tempdir");
+                let url = format!("sqlite://{}/expenses.db?mode=rwc", dir.path().display());
+                TestDb {
+                    app_url: url.clone(),
+                    owner_url: url,
+                    app_role: None,
+                    pg: None,
+                    _dir: Some(dir),
+                }
+            }
+            Backend::Postgres => {
+                let admin = pg_admin_url().expect("TEST_DATABASE_URL");
+                let suffix = Uuid::new_v4().simple().to_string();
+                let db = format!("exp_test_{suffix}");
+                let role = format!("exp_app_{suffix}");
+                let conn = Database::connect(&admin)
+                    .await
+                    .expect("connect TEST_DATABASE_URL");
+                conn.execute_unprepared(&format!("CREATE DATABASE {db}"))
+                    .await
+                    .expect("create database");
+                // A login role that owns nothing: row-level security applies to it.
+                conn.execute_unprepared(&format!(
+                    "CREATE ROLE {role} LOGIN NOSUPERUSER NOBYPASSRLS"
+                ))
+                .await
+                .expect("create role");
+                conn.close().await.ok();
+                TestDb {
+                    app_url: pg_url(&admin, &db, Some(&role)),
+                    owner_url: pg_url(&admin, &db, None),
+                    app_role: Some(role.clone()),
+                    pg: Some((admin, db, role)),
+                    _dir: None,
+                }
+            }
+        }
+    }
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        // Best effort, on a thread of its own: Drop can't await, and the test's runtime may be
+        // shutting down.
+        if let Some((admin, db, role)) = self.pg.take() {
+            let _ = std::thread::spawn(move || {
+                let rt = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .expect("runtime");
+                rt.block_on(async {
+                    if let Ok(conn) = Database::connect(&admin).await {
+                        let _ = conn
+                            .execute_unprepared(&format!(
+                                "DROP DATABASE IF EXISTS {db} WITH (FORCE)"
+                            ))
+                            .await;
+                        let _ = conn
+                            .execute_unprepared(&format!("DROP ROLE IF EXISTS {role}"))
+                            .await;
+                        let _ = conn.close().await;
+                    }
+                });
+            })
+            .join();
+        }
+    }
+}
+
+/// An organization.
+#[derive(Clone, Debug)]
+pub struct Tenant {
+    pub id: Uuid,
+    pub slug: String,
+}
+
+impl Tenant {
+    pub fn new(slug: &str) -> Self {
+        Tenant {
+            id: Uuid::new_v4(),
+            slug: slug.to_owned(),
+        }
+    }
+}
+
+/// A signed-in user: a token and the session's CSRF token.
+#[derive(Clone, Debug)]
+pub struct User {
+    pub id: Uuid,
+    pub role: Role,
+    pub token: String,
+    pub csrf: String,
+}
+
+/// A running expense-service.
+pub struct TestApp {
+    pub port: u16,
+    pub base: String,
+    pub client: reqwest::Client,
+    pub signer: Signer,
+    /// Kept alive (and dropped, i.e. removed) with the app.
+    _db: TestDb,
+    shutdown: Option<oneshot::Sender<()>>,
+    server: Option<tokio::task::JoinHandle<()>>,
+}
+
+pub fn settings_lookup(vars: HashMap<String, String>) -> impl Fn(&str) -> Option<String> {
+    move |k| vars.get(k).cloned()
+}
+
+impl TestApp {
+    pub async fn spawn(backend: Backend) -> Self {
+        Self::spawn_with(backend, &[]).await
+    }
+
+    /// Starts the service with extra environment variables.
+    pub async fn spawn_with(backend: Backend, extra: &[(&str, &str)]) -> Self {
+        let db = TestDb::new(backend).await;
+        let key = SigningKey::generate(Algorithm::EdDSA).expect("EdDSA key");
+        let mut keys = KeySet::new();
+        keys.insert(key.verifying_key());
+        let signer = Signer::new(key, AUTH_URL, AUDIENCE, Duration::from_secs(300));
+        let mut vars: HashMap<String, String> = [
+            ("BIND", "127.0.0.1:0"),
+            ("AUTH_URL", AUTH_URL),
+            ("PUBLIC_URL", PUBLIC_URL),
+            ("COOKIE_DOMAIN", AUDIENCE),
+            ("CSRF_SECRET", CSRF_SECRET),
+            // The key source is replaced below; this keeps start-up from fetching a JWKS.
+            ("JWKS_URL", "http://127.0.0.1:9/unused"),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .collect();
+        vars.insert("DATABASE_URL".into(), db.app_url.clone());
+        vars.insert("MIGRATION_DATABASE_URL".into(), db.owner_url.clone());
+        if let Some(role) = &db.app_role {
+            vars.insert("APP_DB_ROLE".into(), role.clone());
+        }
+        for (k, v) in extra {
+            vars.insert((*k).to_owned(), (*v).to_owned());
+        }
+        let mut settings = Settings::from_lookup(settings_lookup(vars)).expect("settings");
+        settings.auth.key_source = KeySource::Static(keys);
+        let app = Application::build(settings)
+            .await
+            .expect("application builds");
+        let port = app.port();
+        let (tx, rx) = oneshot::channel::<()>();
+        let server = tokio::spawn(async move {
+            app.run_until(async {
+                let _ = rx.await;
+            })
+            .await
+            .expect("server runs");
+        });
+        let client = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .resolve(
+                "acme.example.test",
+                SocketAddr::from(([127, 0, 0, 1], port)),
+            )
+            .resolve(
+                "globex.example.test",
+                SocketAddr::from(([127, 0, 0, 1], port)),
+            )
+            .build()
+            .expect("client");
+        TestApp {
+            port,
+            base: format!("http://127.0.0.1:{port}"),
+            client,
+            signer,
+            _db: db,
+            shutdown: Some(tx),
+            server: Some(server),
+        }
+    }
+
+    /// Stops the server gracefully (in-flight requests finish, the pool closes).
+    pub async fn stop(mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(server) = self.server.take() {
+            server.await.expect("server task");
+        }
+    }
+
+    /// A user with a fresh session.
+    pub fn user(&self, tenant: &Tenant, role: Role, name: &str) -> User {
+        let id = Uuid::new_v4();
+        let sid = Uuid::new_v4();
+        let input = AccessTokenInput {
+            user_id: id,
+            tenant_id: tenant.id,
+            tenant_slug: tenant.slug.clone(),
+            role,
+            email: format!(
+                "{}@{}.test",
+                name.to_lowercase().replace(' ', "."),
+                tenant.slug
+            ),
+            name: name.to_owned(),
+            session_id: Some(sid),
+        };
+        let token = self.signer.issue(&input).expect("token");
+        let claims = self.claims_for(&input);
+        let csrf = Csrf::new(CSRF_SECRET.as_bytes()).token_for(&claims);
+        User {
+            id,
+            role,
+            token,
+            csrf,
+        }
+    }
+
+    /// The claims `issue` puts in a token (for the CSRF token, which binds to `sid`).
+    pub fn claims_for(&self, input: &AccessTokenInput) -> Claims {
+        let now = chrono::Utc::now().timestamp();
+        Claims {
+            iss: AUTH_URL.into(),
+            aud: AUDIENCE.into(),
+            exp: now + 300,
+            iat: now,
+            nbf: now,
+            jti: Uuid::new_v4().to_string(),
+            sub: input.user_id,
+            user_id: input.user_id,
+            token_type: "access".into(),
+            tenant_id: input.tenant_id,
+            tenant_slug: input.tenant_slug.clone(),
+            user_role: input.role,
+            email: input.email.clone(),
+            name: input.name.clone(),
+            sid: input.session_id,
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    fn cookie(user: &User) -> HeaderValue {
+        HeaderValue::from_str(&format!("access_token={}", user.token)).expect("cookie header")
+    }
+
+    /// A browser-like GET (cookie when signed in).
+    pub async fn get(&self, path: &str, user: Option<&User>) -> reqwest::Response {
+        let mut req = self.client.get(self.url(path));
+        if let Some(u) = user {
+            req = req.header(COOKIE, Self::cookie(u));
+        }
+        req.send().await.expect("GET")
+    }
+
+    /// A browser-like form POST: cookie, same-origin `Origin`, and the session's CSRF token.
+    pub async fn post_form(
+        &self,
+        path: &str,
+        user: &User,
+        fields: &[(&str, &str)],
+    ) -> reqwest::Response {
+        let mut all: Vec<(&str, &str)> = vec![("csrf_token", user.csrf.as_str())];
+        all.extend_from_slice(fields);
+        self.post_form_raw(path, user, &all, Some(PUBLIC_URL)).await
+    }
+
+    /// A form POST with exactly these fields and `Origin` (or none).
+    pub async fn post_form_raw(
+        &self,
+        path: &str,
+        user: &User,
+        fields: &[(&str, &str)],
+        origin: Option<&str>,
+    ) -> reqwest::Response {
+        let mut req = self
+            .client
+            .post(self.url(path))
+            .header(COOKIE, Self::cookie(user))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(serde_urlencoded::to_string(fields).expect("form"));
+        if let Some(o) = origin {
+            req = req.header("origin", o);
+        }
+        req.send().await.expect("POST form")
+    }
+
+    /// An API call with `Authorization: Bearer`.
+    pub async fn api(
+        &self,
+        method: Method,
+        path: &str,
+        user: Option<&User>,
+        body: Option<Value>,
+    ) -> reqwest::Response {
+        let mut req = self.client.request(method, self.url(path));
+        if let Some(u) = user {
+            req = req.header(AUTHORIZATION, format!("Bearer {}", u.token));
+        }
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        req.send().await.expect("API call")
+    }
+
+    /// An API call authenticated by the cookie, with optional extra headers.
+    pub async fn api_cookie(
+        &self,
+        method: Method,
+        path: &str,
+        user: &User,
+        body: Option<Value>,
+        headers: HeaderMap,
+    ) -> reqwest::Response {
+        let mut req = self
+            .client
+            .request(method, self.url(path))
+            .header(COOKIE, Self::cookie(user))
+            .headers(headers);
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        req.send().await.expect("API call")
+    }
+
+    /// Creates a department through the API (as an admin/owner) and returns its id.
+    pub async fn department(
+        &self,
+        admin: &User,
+        name: &str,
+        budget: Option<(&str, &str)>,
+    ) -> String {
+        let mut body = serde_json::json!({ "name": name });
+        if let Some((amount, currency)) = budget {
+            body["monthly_budget"] = amount.into();
+            body["budget_currency"] = currency.into();
+        }
+        let res = self
+            .api(
+                Method::POST,
+                "/api/v1/departments/",
+                Some(admin),
+                Some(body),
+            )
+            .await;
+        assert_eq!(res.status(), StatusCode::CREATED, "department created");
+        let json: Value = res.json().await.expect("json");
+        json["id"].as_str().expect("id").to_owned()
+    }
+
+    /// Files an expense through the API and returns it.
+    pub async fn expense(
+        &self,
+        user: &User,
+        department: &str,
+        amount: &str,
+        description: &str,
+    ) -> Value {
+        let body = serde_json::json!({
+            "amount": amount,
+            "currency": "EUR",
+            "description": description,
+            "spent_on": today(),
+            "department_id": department,
+        });
+        let res = self
+            .api(Method::POST, "/api/v1/expenses/", Some(user), Some(body))
+            .await;
+        assert_eq!(res.status(), StatusCode::CREATED, "expense created");
+        res.json().await.expect("json")
+    }
+}
+
+pub fn today() -> String {
+    chrono::Utc::now().date_naive().to_string()
+}
+
+pub fn this_month() -> String {
+    chrono::Utc::now().date_naive().format("%Y-%m").to_string()
+}
+
+/// The `Location` header.
+pub fn location(res: &reqwest::Response) -> String {
+    res.headers()
+        .get("location")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned()
+}
