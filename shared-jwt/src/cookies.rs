@@ -117,32 +117,34 @@ fn max_age(ttl: Duration) -> cookie::time::Duration {
 }
 
 /// Values of cookie `name` in the request's `Cookie` headers (RFC 6265 §5.4 form:
-/// `a=1; b=2`), without middleware. Quoted values lose their quotes.
+/// `a=1; b=2`), without middleware. Quoted values lose their quotes. At most 3.
 pub fn read_cookie(headers: &HeaderMap, name: &str) -> Vec<String> {
-    let mut found = Vec::new();
-    for header in headers.get_all(COOKIE) {
-        let Ok(text) = header.to_str() else { continue };
-        for pair in text.split(';') {
-            let Some((n, v)) = pair.split_once('=') else {
-                continue;
-            };
+    cookie_values(headers, name).map(str::to_owned).collect()
+}
+
+/// Borrowed, non-empty values of cookie `name`, in header order, at most 3 (no allocation).
+pub(crate) fn cookie_values<'h>(
+    headers: &'h HeaderMap,
+    name: &'h str,
+) -> impl Iterator<Item = &'h str> + 'h {
+    headers
+        .get_all(COOKIE)
+        .into_iter()
+        .filter_map(|h| h.to_str().ok())
+        .flat_map(|text| text.split(';'))
+        .filter_map(move |pair| {
+            let (n, v) = pair.split_once('=')?;
             if n.trim() != name {
-                continue;
+                return None;
             }
             let v = v.trim();
             let v = v
                 .strip_prefix('"')
                 .and_then(|v| v.strip_suffix('"'))
                 .unwrap_or(v);
-            if !v.is_empty() {
-                found.push(v.to_owned());
-                if found.len() == MAX_SAME_NAME {
-                    return found;
-                }
-            }
-        }
-    }
-    found
+            (!v.is_empty()).then_some(v)
+        })
+        .take(MAX_SAME_NAME)
 }
 
 #[cfg(test)]

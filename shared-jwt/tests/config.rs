@@ -91,6 +91,20 @@ fn hs512_needs_a_64_byte_secret_and_errors_never_show_it() {
         }
         other => panic!("{other:?}"),
     }
+    let with_csrf = settings(&[
+        ("JWT_ALGORITHM", "HS512"),
+        ("JWT_SECRET", SECRET_64),
+        (
+            "CSRF_SECRET",
+            "a-csrf-secret-that-is-long-enough-0123456789",
+        ),
+    ])
+    .unwrap();
+    let debug = format!("{with_csrf:?}");
+    assert!(
+        !debug.contains(SECRET_64) && !debug.contains("a-csrf-secret"),
+        "{debug}"
+    );
     let short = "short-but-secret-value";
     let err = settings(&[("JWT_ALGORITHM", "HS512"), ("JWT_SECRET", short)]).unwrap_err();
     assert_eq!(err.variable, "JWT_SECRET");

@@ -133,8 +133,12 @@ impl MinRole for AtLeastOwner {
 
 /// A [`CurrentUser`] whose role is at least `R::ROLE`; a lower role answers `403`.
 ///
-/// ```ignore
-/// async fn manage(RequireRole(user, ..): RequireRole<AtLeastAdmin>) -> String { user.name.clone() }
+/// ```
+/// use shared_jwt::{AtLeastAdmin, RequireRole};
+///
+/// async fn manage(user: RequireRole<AtLeastAdmin>) -> String {
+///     format!("{} ({})", user.name, user.user_role)
+/// }
 /// ```
 #[derive(Debug)]
 pub struct RequireRole<R: MinRole>(pub CurrentUser, pub PhantomData<R>);

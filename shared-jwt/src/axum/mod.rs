@@ -37,6 +37,7 @@ use http::{HeaderMap, Request};
 use tower::{Layer, Service};
 
 use crate::claims::Claims;
+use crate::cookies::cookie_values;
 use crate::csrf::{CsrfError, check_origin, is_unsafe_method};
 use crate::verifier::VerifyError;
 
@@ -64,7 +65,7 @@ pub struct ResolvedAuth {
     /// Whether a failure should answer with a redirect (browser navigation) rather than JSON.
     pub wants_html: bool,
     /// The request's path and query (for the login URL, built only when needed).
-    path_and_query: String,
+    path_and_query: Option<http::uri::PathAndQuery>,
     pub(crate) ctx: Arc<AuthContext>,
 }
 
@@ -81,8 +82,8 @@ impl ResolvedAuth {
 
     /// `{AUTH_URL}/login?next=<this request's absolute URL>`.
     pub fn login_url(&self) -> String {
-        self.ctx
-            .login_url_for(self.host_tenant.as_deref(), &self.path_and_query)
+        let pq = self.path_and_query.as_ref().map_or("/", |pq| pq.as_str());
+        self.ctx.login_url_for(self.host_tenant.as_deref(), pq)
     }
 }
 
@@ -182,7 +183,6 @@ async fn resolve(ctx: &Arc<AuthContext>, req: &http::request::Parts) -> Resolved
         .extensions
         .get::<OriginalUri>()
         .map_or(&req.uri, |o| &o.0);
-    let path_and_query = uri.path_and_query().map_or("/", |pq| pq.as_str());
     let host = headers
         .get(HOST)
         .and_then(|h| h.to_str().ok())
@@ -195,18 +195,16 @@ async fn resolve(ctx: &Arc<AuthContext>, req: &http::request::Parts) -> Resolved
             Some(TokenSource::Bearer),
         )
     } else {
-        let candidates = ctx.cookies.read_access_all(headers);
         let mut outcome = Err(None);
-        for token in &candidates {
+        let mut source = None;
+        for token in cookie_values(headers, ctx.cookies.access_name()) {
+            source = Some(TokenSource::Cookie);
             outcome = ctx.verifier.verify_or_refresh(token).await.map_err(Some);
             if outcome.is_ok() {
                 break;
             }
         }
-        (
-            outcome,
-            (!candidates.is_empty()).then_some(TokenSource::Cookie),
-        )
+        (outcome, source)
     };
     if let Err(Some(e)) = &outcome {
         tracing::debug!(reason = e.kind(), "access token rejected");
@@ -225,7 +223,7 @@ async fn resolve(ctx: &Arc<AuthContext>, req: &http::request::Parts) -> Resolved
         host_tenant,
         origin_check,
         wants_html,
-        path_and_query: path_and_query.to_owned(),
+        path_and_query: uri.path_and_query().cloned(),
         ctx: ctx.clone(),
     }
 }

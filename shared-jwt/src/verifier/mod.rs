@@ -282,19 +282,23 @@ impl Verifier {
     /// # Errors
     /// A [`VerifyError`] naming the first check that failed.
     pub fn verify(&self, token: &str) -> Result<Claims, VerifyError> {
-        let parts = token::split(token)?;
+        if token.len() > MAX_TOKEN_BYTES {
+            return Err(VerifyError::TooLarge);
+        }
         let now = now_secs();
         let inner = &*self.inner;
         let generation = inner.generation.load(Ordering::SeqCst);
-        let cache_key = inner.cache.as_ref().map(|cache| {
-            let key = TokenCache::key(token);
-            (cache, key)
-        });
+        // Only fully verified tokens are ever inserted, so an exact hit needs no re-parsing.
+        let cache_key = inner
+            .cache
+            .as_ref()
+            .map(|cache| (cache, TokenCache::key(token)));
         if let Some((cache, key)) = &cache_key
             && let Some(claims) = cache.get(key, now, inner.leeway, generation)
         {
             return Ok(claims);
         }
+        let parts = token::split(token)?;
         let claims = self.verify_uncached(&parts, now)?;
         if let Some((cache, key)) = cache_key {
             cache.insert(key, claims.clone(), generation, now, inner.leeway);
