@@ -34,6 +34,9 @@ pub enum AppError {
     /// 400 `{"detail": …}`: a malformed request (bad JSON, unknown field, bad query).
     #[error("{0}")]
     BadRequest(String),
+    /// 413: the body is over the limit.
+    #[error("The request body is too large.")]
+    TooLarge,
     /// 400 `{"field": ["message"]}`: validation failed (JSON API; forms re-render with 422).
     #[error("Some fields are invalid.")]
     Validation(FieldErrors),
@@ -63,6 +66,7 @@ impl AppError {
             Self::Forbidden(_) | Self::Csrf => StatusCode::FORBIDDEN,
             Self::Conflict(_) => StatusCode::CONFLICT,
             Self::BadRequest(_) | Self::Validation(_) => StatusCode::BAD_REQUEST,
+            Self::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Self::Auth(_) => StatusCode::UNAUTHORIZED,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -106,6 +110,9 @@ impl From<askama::Error> for AppError {
 
 impl From<JsonRejection> for AppError {
     fn from(e: JsonRejection) -> Self {
+        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            return Self::TooLarge;
+        }
         // serde's message names the field and the problem, never a stored value.
         Self::BadRequest(format!("Invalid JSON body: {}", e.body_text()))
     }
@@ -113,6 +120,9 @@ impl From<JsonRejection> for AppError {
 
 impl From<FormRejection> for AppError {
     fn from(e: FormRejection) -> Self {
+        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            return Self::TooLarge;
+        }
         Self::BadRequest(format!("Invalid form: {}", e.body_text()))
     }
 }

@@ -105,6 +105,19 @@ pub fn budget_lines<'a>(
         .collect()
 }
 
+/// The department's name for a row (in the same transaction).
+async fn department_name(
+    ctx: &Ctx,
+    conn: &impl sea_orm::ConnectionTrait,
+    e: &expense::Model,
+) -> Result<String> {
+    match departments::get(&ctx.scope, conn, e.department_id).await {
+        Ok(d) => Ok(d.name),
+        Err(RepoError::NotFound) => Ok("(unknown)".to_owned()),
+        Err(e) => Err(e.into()),
+    }
+}
+
 /// Lists a page of the tenant's expenses (any role reads).
 ///
 /// # Errors
@@ -157,15 +170,16 @@ pub async fn departments(db: &Db, ctx: &Ctx) -> Result<Vec<department::Model>> {
 ///
 /// # Errors
 /// 403 for viewers; `Validation` with the field map; database errors.
-pub async fn create(db: &Db, ctx: &Ctx, input: &ExpenseInput) -> Result<expense::Model> {
+pub async fn create(db: &Db, ctx: &Ctx, input: &ExpenseInput) -> Result<(expense::Model, String)> {
     ctx.require(Role::Member)?;
     let valid = input
         .validate(Utc::now().date_naive())
         .map_err(AppError::Validation)?;
     let tx = db.write(&ctx.scope).await?;
     let created = expenses::create(&ctx.scope, tx.conn(), &ctx.actor, valid).await?;
+    let name = department_name(ctx, tx.conn(), &created).await?;
     tx.commit().await?;
-    Ok(created)
+    Ok((created, name))
 }
 
 /// The form values of a stored expense (what an edit starts from, and what PATCH merges into).
@@ -194,7 +208,7 @@ pub async fn update(
     ctx: &Ctx,
     id: Uuid,
     patch: impl FnOnce(ExpenseInput) -> ExpenseInput,
-) -> Result<expense::Model> {
+) -> Result<(expense::Model, String)> {
     ctx.require(Role::Member)?;
     let tx = db.write(&ctx.scope).await?;
     // Existence first: another tenant's id is a 404 whatever the body says.
@@ -212,8 +226,9 @@ pub async fn update(
         .validate(Utc::now().date_naive())
         .map_err(AppError::Validation)?;
     let updated = expenses::update_pending(&ctx.scope, tx.conn(), id, &ctx.actor, valid).await?;
+    let name = department_name(ctx, tx.conn(), &updated).await?;
     tx.commit().await?;
-    Ok(updated)
+    Ok((updated, name))
 }
 
 /// Checks an edit is allowed before showing its form (same rules as [`update`]).
@@ -260,7 +275,7 @@ pub async fn review(
     id: Uuid,
     decision: Decision,
     reason: Option<&str>,
-) -> Result<expense::Model> {
+) -> Result<(expense::Model, String)> {
     ctx.require(Role::Admin)?;
     let tx = db.write(&ctx.scope).await?;
     // Existence before validation, so a foreign id answers 404 whatever the reason says.
@@ -274,8 +289,9 @@ pub async fn review(
         .ok_or(AppError::Validation(errors))?;
     let reviewed =
         expenses::review(&ctx.scope, tx.conn(), id, &ctx.actor, decision, reason).await?;
+    let name = department_name(ctx, tx.conn(), &reviewed).await?;
     tx.commit().await?;
-    Ok(reviewed)
+    Ok((reviewed, name))
 }
 
 /// A department as typed.

@@ -25,6 +25,8 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/api/v1/me", get(me))
         .route("/api/v1/expenses/", get(list).post(create))
+        // The same collections without the trailing slash (djoser style is with it).
+        .route("/api/v1/expenses", get(list).post(create))
         .route(
             "/api/v1/expenses/{id}",
             get(detail).patch(update).delete(remove),
@@ -44,7 +46,7 @@ pub struct ExpenseJson {
     owner_id: String,
     owner_name: String,
     department_id: String,
-    department_name: Option<String>,
+    department_name: String,
     amount: String,
     amount_minor: i64,
     currency: String,
@@ -60,7 +62,7 @@ pub struct ExpenseJson {
 }
 
 impl ExpenseJson {
-    fn new(e: &expense::Model, department_name: Option<String>) -> Self {
+    fn new(e: &expense::Model, department_name: String) -> Self {
         ExpenseJson {
             id: e.id.to_string(),
             owner_id: e.owner_id.to_string(),
@@ -159,7 +161,15 @@ async fn list(
     let items: Vec<ExpenseJson> = listing
         .items
         .iter()
-        .map(|e| ExpenseJson::new(e, names.get(&e.department_id).cloned()))
+        .map(|e| {
+            ExpenseJson::new(
+                e,
+                names
+                    .get(&e.department_id)
+                    .cloned()
+                    .unwrap_or_else(|| "(unknown)".into()),
+            )
+        })
         .collect();
     let totals: Vec<Value> = service::budget_lines(&listing.totals, &listing.departments)
         .iter()
@@ -196,7 +206,7 @@ async fn detail(
     IdPath(id): IdPath,
 ) -> Result<Json<ExpenseJson>> {
     let (e, department) = service::get(&state.db, &ctx, id).await?;
-    Ok(Json(ExpenseJson::new(&e, Some(department))))
+    Ok(Json(ExpenseJson::new(&e, department)))
 }
 
 async fn create(
@@ -207,8 +217,8 @@ async fn create(
 ) -> Result<Response> {
     ctx.check_csrf_header(&headers)?;
     let input = body.apply(ExpenseInput::default());
-    let e = service::create(&state.db, &ctx, &input).await?;
-    Ok((StatusCode::CREATED, Json(ExpenseJson::new(&e, None))).into_response())
+    let (e, department) = service::create(&state.db, &ctx, &input).await?;
+    Ok((StatusCode::CREATED, Json(ExpenseJson::new(&e, department))).into_response())
 }
 
 async fn update(
@@ -219,8 +229,8 @@ async fn update(
     ApiJson(body): ApiJson<ExpenseBody>,
 ) -> Result<Json<ExpenseJson>> {
     ctx.check_csrf_header(&headers)?;
-    let e = service::update(&state.db, &ctx, id, |base| body.apply(base)).await?;
-    Ok(Json(ExpenseJson::new(&e, None)))
+    let (e, department) = service::update(&state.db, &ctx, id, |base| body.apply(base)).await?;
+    Ok(Json(ExpenseJson::new(&e, department)))
 }
 
 async fn remove(
@@ -255,8 +265,9 @@ async fn review_json(
         serde_json::from_slice(body)
             .map_err(|e| AppError::BadRequest(format!("Invalid JSON body: {e}")))?
     };
-    let e = service::review(&state.db, ctx, id, decision, body.reason.as_deref()).await?;
-    Ok(Json(ExpenseJson::new(&e, None)))
+    let (e, department) =
+        service::review(&state.db, ctx, id, decision, body.reason.as_deref()).await?;
+    Ok(Json(ExpenseJson::new(&e, department)))
 }
 
 async fn approve(

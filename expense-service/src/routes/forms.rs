@@ -149,7 +149,7 @@ async fn create(
 ) -> Result<Response> {
     ctx.check_csrf(form.csrf_token.as_deref())?;
     match service::create(&state.db, &ctx, &form.input()).await {
-        Ok(e) => Ok(Redirect::to(&format!("/expenses/{}", e.id)).into_response()),
+        Ok((e, _)) => Ok(Redirect::to(&format!("/expenses/{}", e.id)).into_response()),
         Err(AppError::Validation(fields)) => {
             expense_form(&state, &ctx, new_spec(), form.input(), fields).await
         }

@@ -242,6 +242,7 @@ async fn member_edits_and_deletes_own_pending_expense(backend: Backend) {
     let e: Value = res.json().await.unwrap();
     assert_eq!(e["amount_minor"], 1200);
     assert_eq!(e["description"], "Lunch with client");
+    assert_eq!(e["department_name"], "Sales");
 
     // Status can't be patched.
     let res = app
