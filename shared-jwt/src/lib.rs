@@ -44,6 +44,8 @@
 //! }
 //! ```
 
+#![warn(missing_docs)]
+
 pub mod axum;
 pub mod claims;
 pub mod config;

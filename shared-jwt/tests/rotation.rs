@@ -82,3 +82,43 @@ fn generated_keys_survive_a_pem_round_trip_and_verify_old_tokens() {
     let v = verifier(Algorithm::EdDSA, &[&reloaded], 0);
     assert_eq!(v.verify(&token).unwrap().user_role, Role::Owner);
 }
+
+#[test]
+fn the_cache_is_safe_under_concurrency_and_rotation() {
+    let old = key(Algorithm::HS512);
+    let new = shared_jwt::SigningKey::from_hs512_secret(&[9u8; 64]).unwrap();
+    // A tiny cache: eviction runs constantly while eight threads verify.
+    let v = verifier(Algorithm::HS512, &[&old, &new], 8);
+    let old_tokens: Vec<String> = (0..32)
+        .map(|_| signer(&old).issue(&input(Role::Member)).unwrap())
+        .collect();
+    let new_tokens: Vec<String> = (0..32)
+        .map(|_| signer(&new).issue(&input(Role::Member)).unwrap())
+        .collect();
+    std::thread::scope(|s| {
+        for t in 0..8 {
+            let (v, old_tokens, new_tokens) = (&v, &old_tokens, &new_tokens);
+            s.spawn(move || {
+                for round in 0..200 {
+                    let i = (t * 7 + round) % 32;
+                    let claims = v.verify(&new_tokens[i]).unwrap();
+                    assert_eq!(claims.user_role, Role::Member);
+                    // Old tokens verify until the rotation below; afterwards they must fail.
+                    let _ = v.verify(&old_tokens[i]);
+                }
+            });
+        }
+        s.spawn(|| {
+            let mut rotated = KeySet::new();
+            rotated.insert(new.verifying_key());
+            v.replace_keys(rotated);
+        });
+    });
+    assert!(v.cached_tokens() <= 8);
+    for token in &old_tokens {
+        assert_eq!(v.verify(token).unwrap_err(), VerifyError::UnknownKid);
+    }
+    for token in &new_tokens {
+        assert!(v.verify(token).is_ok());
+    }
+}

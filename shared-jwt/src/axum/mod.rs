@@ -99,7 +99,12 @@ pub fn wants_html(path: &str, headers: &HeaderMap) -> bool {
             .get(name)
             .and_then(|v: &http::HeaderValue| v.to_str().ok())
     };
-    if header(ACCEPT).is_some_and(|a| a.to_ascii_lowercase().contains("application/json")) {
+    let json = b"application/json";
+    if header(ACCEPT).is_some_and(|a| {
+        a.as_bytes()
+            .windows(json.len())
+            .any(|w| w.eq_ignore_ascii_case(json))
+    }) {
         return false;
     }
     header(http::HeaderName::from_static("sec-fetch-mode"))
