@@ -91,10 +91,11 @@ impl TenantSlug {
         &self.0
     }
 
-    /// A slug derived from an organization name (`"Acme Corp."` → `acme-corp`), or
-    /// `None` when the name yields no valid slug (too short, reserved, not ASCII).
+    /// The slug text derived from an organization name (`"Acme Corp."` → `acme-corp`):
+    /// lowercase ASCII letters and digits, other runs become one hyphen, at most 50
+    /// characters. It may still be invalid (too short, reserved, empty).
     #[must_use]
-    pub fn derive_from_name(name: &str) -> Option<Self> {
+    pub fn candidate_from_name(name: &str) -> String {
         let mut slug = String::new();
         for c in name.to_lowercase().chars() {
             if c.is_ascii_alphanumeric() {
@@ -104,22 +105,26 @@ impl TenantSlug {
             }
         }
         let slug: String = slug.chars().take(50).collect();
-        Self::parse(slug.trim_matches('-')).ok()
+        slug.trim_matches('-').to_owned()
     }
 
-    /// This slug with a random 6-hex-digit suffix (used when the derived slug is taken,
-    /// so that sign-up never reveals which organizations exist).
+    /// The derived slug when it is valid as is.
     #[must_use]
-    pub fn with_random_suffix(base: Option<&Self>) -> Self {
+    pub fn derive_from_name(name: &str) -> Option<Self> {
+        Self::parse(&Self::candidate_from_name(name)).ok()
+    }
+
+    /// `base` with a random 6-hex-digit suffix (`org` when `base` is empty), used when
+    /// the derived slug is taken or reserved, so that sign-up never reveals which
+    /// organizations exist.
+    #[must_use]
+    pub fn with_random_suffix(base: &str) -> Self {
         let mut bytes = [0u8; 3];
         crate::crypto::fill_random(&mut bytes);
-        let base = base.map_or("org", |b| b.as_str());
         let base: String = base.chars().take(50).collect();
-        Self(format!(
-            "{}-{}",
-            base.trim_end_matches('-'),
-            hex::encode(bytes)
-        ))
+        let base = base.trim_end_matches('-');
+        let base = if base.is_empty() { "org" } else { base };
+        Self(format!("{base}-{}", hex::encode(bytes)))
     }
 }
 
@@ -320,8 +325,20 @@ mod tests {
         assert!(TenantSlug::derive_from_name("AB").is_none());
         assert!(TenantSlug::derive_from_name("Admin").is_none());
         assert!(TenantSlug::derive_from_name("日本").is_none());
-        let s = TenantSlug::with_random_suffix(None);
-        assert!(TenantSlug::parse(s.as_str()).is_ok());
+        for base in ["", "admin", "ab", "acme"] {
+            let s = TenantSlug::with_random_suffix(base);
+            assert!(TenantSlug::parse(s.as_str()).is_ok(), "{s}");
+        }
+        assert!(
+            TenantSlug::with_random_suffix("admin")
+                .as_str()
+                .starts_with("admin-")
+        );
+        assert!(
+            TenantSlug::with_random_suffix("")
+                .as_str()
+                .starts_with("org-")
+        );
     }
 
     #[test]

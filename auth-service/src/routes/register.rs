@@ -298,11 +298,11 @@ async fn create_tenant_with_free_slug(
     txn: &sea_orm::DatabaseTransaction,
     name: &str,
 ) -> Result<crate::entities::tenant::Model, AppError> {
-    let base = TenantSlug::derive_from_name(name);
+    let candidate = TenantSlug::candidate_from_name(name);
     for attempt in 0..8 {
-        let slug = match (&base, attempt) {
-            (Some(b), 0) => b.clone(),
-            (b, _) => TenantSlug::with_random_suffix(b.as_ref()),
+        let slug = match TenantSlug::parse(&candidate) {
+            Ok(slug) if attempt == 0 => slug,
+            _ => TenantSlug::with_random_suffix(&candidate),
         };
         let savepoint = txn.begin().await?;
         match tenants::create_tenant(

@@ -1,0 +1,151 @@
+//! Operations: security headers, health and readiness, the stylesheet, the JWKS with
+//! previous keys, HS512, the request id on error pages, data files on first start.
+
+use std::time::Duration;
+
+use auth_service::keys::KeyStore;
+
+use crate::helpers::{Backend, PASSWORD, TestApp, find_cookie, on_each_backend, plain_client};
+
+#[tokio::test]
+async fn html_responses_carry_the_security_headers() {
+    on_each_backend(|b: Backend| async move {
+        let app = TestApp::spawn_with(b, |s| s.cookie_domain = Some("example.test".into())).await;
+        for path in ["/login", "/register", "/logout", "/nope"] {
+            let res = app.get(path).await;
+            let h = res.headers();
+            let csp = h["content-security-policy"].to_str().unwrap();
+            for part in [
+                "default-src 'self'",
+                "frame-ancestors 'none'",
+                "object-src 'none'",
+                "base-uri 'none'",
+                "form-action 'self' https://example.test https://*.example.test",
+            ] {
+                assert!(csp.contains(part), "{path}: {csp}");
+            }
+            assert_eq!(h["x-content-type-options"], "nosniff");
+            assert_eq!(h["x-frame-options"], "DENY");
+            assert_eq!(h["referrer-policy"], "same-origin");
+            assert_eq!(h["cache-control"], "no-store");
+            assert!(h.contains_key("x-request-id"));
+        }
+        let res = app.get("/nope").await;
+        assert_eq!(res.status(), 404);
+        let id = res.headers()["x-request-id"].to_str().unwrap().to_owned();
+        assert!(
+            res.text().await.unwrap().contains(&id),
+            "the error page names the request id"
+        );
+        app.cleanup().await;
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn health_readiness_and_the_stylesheet() {
+    on_each_backend(|b: Backend| async move {
+        let app = TestApp::spawn(b).await;
+        assert_eq!(app.get("/healthz").await.status(), 200);
+        let ready = app.get("/readyz").await;
+        assert_eq!(ready.status(), 200);
+        assert_eq!(ready.text().await.unwrap(), "ready");
+        let css = app.get("/static/app.css").await;
+        assert_eq!(css.status(), 200);
+        assert_eq!(css.headers()["content-type"], "text/css; charset=utf-8");
+        assert!(css.text().await.unwrap().contains(".card"));
+        app.cleanup().await;
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn first_start_creates_the_data_files_and_the_jwks_keeps_previous_keys() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut settings = auth_service::Settings::from_lookup(|k| match k {
+        "DATA_DIR" => Some(dir.path().join("nested/data").display().to_string()),
+        "BIND" => Some("127.0.0.1:0".into()),
+        _ => None,
+    })
+    .unwrap();
+    let app = auth_service::Application::build(settings.clone())
+        .await
+        .unwrap();
+    let data = dir.path().join("nested/data");
+    assert!(data.join("auth.db").exists());
+    assert!(data.join("jwt-signing-key.pem").exists());
+    assert!(data.join("session-secret.key").exists());
+    let first_kid = app.state().signer.kid().to_owned();
+    drop(app);
+
+    KeyStore::rotate(&settings, Duration::from_secs(3600)).unwrap();
+    settings.bind = "127.0.0.1:0".parse().unwrap();
+    let app = auth_service::Application::build(settings).await.unwrap();
+    let url = format!("http://127.0.0.1:{}/.well-known/jwks.json", app.port());
+    let new_kid = app.state().signer.kid().to_owned();
+    tokio::spawn(app.run_until_stopped());
+    let res = plain_client().get(url).send().await.unwrap();
+    assert_eq!(res.status(), 200);
+    let jwks: serde_json::Value = res.json().await.unwrap();
+    let kids: Vec<&str> = jwks["keys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|k| k["kid"].as_str().unwrap())
+        .collect();
+    assert!(
+        kids.contains(&first_kid.as_str()) && kids.contains(&new_kid.as_str()),
+        "{jwks}"
+    );
+    assert!(
+        jwks.to_string().find("\"d\"").is_none(),
+        "no private material"
+    );
+}
+
+#[tokio::test]
+async fn hs512_signs_with_the_secret_and_publishes_no_key() {
+    on_each_backend(|b: Backend| async move {
+        let app = TestApp::spawn_with(b, |s| {
+            s.jwt_algorithm = auth_service::config::JwtAlgorithm::HS512;
+            s.jwt_secret = Some("x".repeat(64).into());
+        })
+        .await;
+        app.acme().await;
+        let jwks: serde_json::Value = app
+            .get("/.well-known/jwks.json")
+            .await
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(jwks["keys"].as_array().unwrap().len(), 0);
+        let res = app.login("acme", "ada@acme.test", PASSWORD, "/").await;
+        let token = find_cookie(&res, "access_token")
+            .unwrap()
+            .value()
+            .to_owned();
+        let header = token.split('.').next().unwrap();
+        use base64::Engine as _;
+        let header = base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(header)
+            .unwrap();
+        let header: serde_json::Value = serde_json::from_slice(&header).unwrap();
+        assert_eq!(header["alg"], "HS512");
+        assert_eq!(header["typ"], "JWT");
+        assert!(header["kid"].is_string());
+        app.cleanup().await;
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_bad_setting_names_the_variable() {
+    let err = auth_service::Settings::from_lookup(|k| {
+        (k == "ACCESS_TOKEN_TTL").then(|| "soon".to_owned())
+    })
+    .unwrap_err();
+    assert_eq!(
+        err.to_string().split(':').next().unwrap(),
+        "invalid setting ACCESS_TOKEN_TTL"
+    );
+}
