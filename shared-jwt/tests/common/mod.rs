@@ -1,6 +1,9 @@
 //! Helpers shared by the integration tests: keys, signers, verifiers and hand-made tokens.
 #![allow(dead_code, clippy::unwrap_used)]
 
+pub mod app;
+pub mod fixture;
+
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use base64::Engine;

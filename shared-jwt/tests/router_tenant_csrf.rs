@@ -1,0 +1,181 @@
+//! The axum layer through a real router: `TENANT_FROM_HOST` and the CSRF checks (Origin /
+//! `Sec-Fetch-Site`, session-bound form token), and why bearer requests skip them.
+#![allow(clippy::unwrap_used)] // Test helpers: a panic is the failure report.
+
+mod common;
+
+use axum::http::{StatusCode, header};
+use common::app::*;
+use serde_json::Value;
+use shared_jwt::Role;
+
+#[tokio::test]
+async fn tenant_from_host_refuses_another_tenants_token() {
+    let app = app_with(Some("example.com"), "https://example.com:8443/");
+    let acme = app.token_for_tenant("acme");
+    let ok = app
+        .get(
+            "/",
+            &[
+                ("host", "acme.example.com:8443"),
+                ("cookie", &cookie(&acme)),
+            ],
+        )
+        .await;
+    assert_eq!(ok.0, StatusCode::OK);
+    let upper = app
+        .get(
+            "/",
+            &[("host", "ACME.Example.com"), ("cookie", &cookie(&acme))],
+        )
+        .await;
+    assert_eq!(upper.0, StatusCode::OK);
+    for host in [
+        "globex.example.com",
+        "example.com",
+        "acme.evil.com",
+        "a.acme.example.com",
+        "acme.example.com.evil.com",
+    ] {
+        let (status, _, body) = app
+            .get("/", &[("host", host), ("cookie", &cookie(&acme))])
+            .await;
+        assert_eq!(status, StatusCode::FORBIDDEN, "{host}");
+        assert!(body.contains("another organization"), "{host}");
+    }
+    let (status, h, body) = app
+        .get(
+            "/api/v1/me",
+            &[
+                ("host", "globex.example.com"),
+                ("authorization", &format!("Bearer {acme}")),
+            ],
+        )
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert_eq!(h.get(header::CONTENT_TYPE).unwrap(), "application/json");
+    assert_eq!(
+        serde_json::from_str::<Value>(&body).unwrap()["detail"],
+        "This account belongs to another organization."
+    );
+}
+
+#[tokio::test]
+async fn tenant_hosts_keep_their_host_in_the_login_redirect_but_foreign_hosts_do_not() {
+    let app = app_with(Some("example.com"), "https://example.com:8443/");
+    let (status, h, _) = app
+        .get("/reports?x=1", &[("host", "acme.example.com:8443")])
+        .await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    assert_eq!(
+        location(&h),
+        "https://auth.example.com/login?next=https%3A%2F%2Facme.example.com%3A8443%2Freports%3Fx%3D1"
+    );
+    let (_, h, _) = app.get("/reports", &[("host", "evil.com")]).await;
+    assert_eq!(
+        location(&h),
+        "https://auth.example.com/login?next=https%3A%2F%2Fexample.com%3A8443%2Freports"
+    );
+    let (_, h, _) = app.get("/reports", &[("host", "x_y.example.com")]).await;
+    assert_eq!(
+        location(&h),
+        "https://auth.example.com/login?next=https%3A%2F%2Fexample.com%3A8443%2Freports"
+    );
+}
+
+#[tokio::test]
+async fn cross_site_unsafe_cookie_requests_are_refused() {
+    let app = app();
+    let token = app.token(Role::Member);
+    let c = cookie(&token);
+    let csrf = app
+        .ctx
+        .csrf
+        .token_for(&app.ctx.verifier.verify(&token).unwrap());
+    let body = format!("csrf_token={csrf}");
+    for headers in [
+        vec![("cookie", c.as_str()), ("origin", "https://evil.example")],
+        vec![("cookie", c.as_str()), ("origin", "null")],
+        vec![("cookie", c.as_str()), ("sec-fetch-site", "cross-site")],
+        vec![
+            ("cookie", c.as_str()),
+            ("origin", "http://expenses.example.com"),
+        ],
+    ] {
+        let (status, _, _) = app.post_form("/expenses/new", &headers, &body).await;
+        assert_eq!(status, StatusCode::FORBIDDEN, "{headers:?}");
+    }
+    let same = [
+        ("cookie", c.as_str()),
+        ("origin", "https://expenses.example.com"),
+        ("sec-fetch-site", "same-origin"),
+    ];
+    let (status, _, text) = app.post_form("/expenses/new", &same, &body).await;
+    assert_eq!((status, text.as_str()), (StatusCode::CREATED, "created"));
+    // GET is not an unsafe method: no Origin check.
+    let (status, _, _) = app
+        .get(
+            "/expenses/new",
+            &[("cookie", &c), ("sec-fetch-site", "cross-site")],
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn the_form_token_is_bound_to_the_session() {
+    let app = app();
+    let token = app.token(Role::Member);
+    let c = cookie(&token);
+    let (status, _, form_token) = app.get("/expenses/new", &[("cookie", &c)]).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(form_token.len(), 43);
+    let origin = ("origin", "https://expenses.example.com");
+    let ok = app
+        .post_form(
+            "/expenses/new",
+            &[("cookie", &c), origin],
+            &format!("csrf_token={form_token}"),
+        )
+        .await;
+    assert_eq!(ok.0, StatusCode::CREATED);
+    let missing = app
+        .post_form("/expenses/new", &[("cookie", &c), origin], "")
+        .await;
+    assert_eq!(missing.0, StatusCode::FORBIDDEN);
+    let wrong = app
+        .post_form(
+            "/expenses/new",
+            &[("cookie", &c), origin],
+            "csrf_token=AAAA",
+        )
+        .await;
+    assert_eq!(wrong.0, StatusCode::FORBIDDEN);
+    // Another session of the same user gets another token.
+    let other_session = app.token(Role::Member);
+    let (_, _, other_form_token) = app
+        .get("/expenses/new", &[("cookie", &cookie(&other_session))])
+        .await;
+    assert_ne!(other_form_token, form_token);
+    let replayed = app
+        .post_form(
+            "/expenses/new",
+            &[("cookie", &cookie(&other_session)), origin],
+            &format!("csrf_token={form_token}"),
+        )
+        .await;
+    assert_eq!(replayed.0, StatusCode::FORBIDDEN);
+}
+
+#[tokio::test]
+async fn bearer_requests_are_not_subject_to_csrf_checks() {
+    let app = app();
+    let token = app.token(Role::Member);
+    let headers = [
+        ("authorization", format!("Bearer {token}")),
+        ("origin", "https://evil.example".into()),
+    ];
+    let headers: Vec<(&str, &str)> = headers.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let (status, _, _) = app.post_form("/api/v1/expenses/", &headers, "").await;
+    assert_eq!(status, StatusCode::CREATED);
+}
