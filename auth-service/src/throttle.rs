@@ -136,6 +136,14 @@ impl Throttle {
             .await?;
         }
         let since = now - chrono_dur(self.settings.window);
+        // Failures older than the window no longer count for these keys: drop them.
+        login_failure::Entity::delete_many()
+            .filter(
+                login_failure::Column::ThrottleKey.is_in([keys.account.clone(), keys.ip.clone()]),
+            )
+            .filter(login_failure::Column::CreatedAt.lte(since))
+            .exec(db)
+            .await?;
         let failures = login_failure::Entity::find()
             .filter(login_failure::Column::ThrottleKey.eq(keys.account.clone()))
             .filter(login_failure::Column::CreatedAt.gt(since))

@@ -235,6 +235,10 @@ async fn submit(
     model.last_login_at = Set(Some(Utc::now()));
     let user = model.update(&state.db).await?;
     state.throttle.record_success(&state.db, &keys).await?;
+    // This browser's previous sign-in, if any, is replaced: end it rather than leave it dangling.
+    if let Some(old) = state.cookies.read_refresh(&meta.headers) {
+        state.sessions.revoke_by_token(&state.db, &old).await?;
+    }
     let session = state.sessions.start(&state.db, user, tenant, &ctx).await?;
     audit::record(
         &state.db,

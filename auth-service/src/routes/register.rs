@@ -59,6 +59,10 @@ fn page(
     field_errors: RegisterErrors,
 ) -> Reply {
     let pre = state.csrf.pre_session(&meta.headers);
+    let mut errors = errors;
+    if errors.is_empty() && field_errors.any() {
+        errors.push("Please correct the fields marked below.".to_owned());
+    }
     Reply::page(
         status,
         &RegisterPage {
