@@ -106,7 +106,10 @@ pub fn build_router(state: AppState) -> Router {
         .layer(middleware::from_fn(request_id_scope))
         .layer(middleware::from_fn_with_state(security, security_headers))
         .layer(DefaultBodyLimit::max(BODY_LIMIT));
+    // The JSON API brings its own JSON fallbacks and its CORS layer (API routes only).
+    let api = crate::api::router(&state.settings);
     crate::routes::router()
+        .merge(api)
         .fallback(not_found)
         .with_state(state)
         .layer(layers)

@@ -27,6 +27,14 @@ pub mod views;
 
 pub mod csrf;
 
+// JSON API, management CLI and the domain functions they share with the pages.
+pub mod api;
+pub mod cli;
+pub mod demo;
+pub mod signin;
+pub mod signup;
+pub mod user_admin;
+
 pub use config::Settings;
 pub use startup::Application;
 pub use state::AppState;

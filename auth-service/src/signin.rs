@@ -1,0 +1,257 @@
+//! Password sign-in, password re-checks and refresh rotation as domain functions, for
+//! every front end (the JSON API calls them; the HTML handlers could too). They carry
+//! the same rules as `POST /login`: one answer for every kind of failure, a dummy
+//! argon2 verification when there is no account, the database-backed throttle keyed
+//! by `(tenant slug as typed, email)` and client IP, and the audit log.
+
+use std::net::IpAddr;
+
+use chrono::Utc;
+use sea_orm::{ActiveModelTrait, IntoActiveModel, Set};
+use secrecy::SecretString;
+
+use crate::audit::{self, EventContext, EventKind};
+use crate::entities::{tenant, user};
+use crate::error::AppError;
+use crate::password::{MAX_LEN, Verified};
+use crate::sessions::{Refreshed, Session};
+use crate::state::AppState;
+use crate::tenants;
+use crate::throttle::{AttemptKeys, Throttled};
+use crate::users;
+
+/// What a sign-in attempt gave.
+#[derive(Debug)]
+pub enum SignIn {
+    /// Right credentials: a new refresh family was started.
+    Ok(Box<Session>),
+    /// Anything wrong (never says what).
+    Failed,
+    /// Too many failures for this account or address.
+    Throttled(Throttled),
+}
+
+/// What a sign-in form or `jwt/create/` sent.
+#[derive(Debug, Clone, Copy)]
+pub struct Credentials<'a> {
+    /// Organization slug as typed.
+    pub tenant_slug: &'a str,
+    /// Email as typed.
+    pub email: &'a str,
+    /// The password.
+    pub password: &'a str,
+}
+
+/// Signs in with a password: throttle check, lookup, verification (a dummy one when
+/// there is no account), failure counting and locking, audit, and a new session.
+///
+/// # Errors
+/// A database failure, or hashing busy/failed.
+pub async fn sign_in(
+    state: &AppState,
+    creds: Credentials<'_>,
+    ip: IpAddr,
+    ctx: &EventContext,
+) -> Result<SignIn, AppError> {
+    let tenant_raw = creds.tenant_slug.trim().to_lowercase();
+    let email_raw = creds.email.trim();
+    if tenant_raw.is_empty() || email_raw.is_empty() || creds.password.is_empty() {
+        // Nothing was tried: no failure is counted and nothing is written.
+        return Ok(SignIn::Failed);
+    }
+    let keys = AttemptKeys::new(&tenant_raw, email_raw, ip);
+    if let Some(t) = state.throttle.check(&state.db, &keys).await? {
+        audit::record(
+            &state.db,
+            EventKind::LoginThrottled,
+            None,
+            None,
+            ctx,
+            Some(format!("tenant {tenant_raw}")),
+        )
+        .await?;
+        return Ok(SignIn::Throttled(t));
+    }
+    let tenant = tenants::find_by_slug(&state.db, &tenant_raw).await?;
+    let user = match &tenant {
+        Some(t) => users::find_by_email(&state.db, t.id, email_raw).await?,
+        None => None,
+    };
+    let verified = verify(state, creds.password, user.as_ref()).await?;
+    let active =
+        tenant.as_ref().is_some_and(|t| t.is_active) && user.as_ref().is_some_and(|u| u.is_active);
+    let (Some(tenant), Some(user), true) = (
+        tenant.clone(),
+        user.clone(),
+        active && verified != Verified::No,
+    ) else {
+        let reason = match (&tenant, &user, &verified) {
+            (None, _, _) => "unknown organization",
+            (_, None, _) => "unknown email",
+            (_, _, Verified::No) => "wrong password",
+            _ => "inactive account",
+        };
+        record_failure(
+            state,
+            &keys,
+            tenant.as_ref().map(|t| t.id),
+            user.as_ref().map(|u| u.id),
+            ctx,
+            reason,
+        )
+        .await?;
+        return Ok(SignIn::Failed);
+    };
+    let mut model = user.into_active_model();
+    if let Verified::YesRehashed(hash) = verified {
+        model.password_hash = Set(hash);
+    }
+    model.last_login_at = Set(Some(Utc::now()));
+    let user = model.update(&state.db).await?;
+    state.throttle.record_success(&state.db, &keys).await?;
+    let session = state.sessions.start(&state.db, user, tenant, ctx).await?;
+    audit::record(
+        &state.db,
+        EventKind::LoginSuccess,
+        Some(session.tenant.id),
+        Some(session.user.id),
+        ctx,
+        None,
+    )
+    .await?;
+    Ok(SignIn::Ok(Box::new(session)))
+}
+
+/// What re-checking a signed-in user's password gave.
+#[derive(Debug, PartialEq, Eq)]
+pub enum PasswordCheck {
+    /// Right.
+    Ok,
+    /// Wrong (counted like a failed sign-in).
+    Wrong,
+    /// Too many failures: refused without checking.
+    Throttled(Throttled),
+}
+
+/// Re-checks the password of a signed-in user (before a password change): the same
+/// throttle keys as signing in to that account, so guessing through this door counts
+/// towards the same lock.
+///
+/// # Errors
+/// A database failure, or hashing busy/failed.
+pub async fn check_password(
+    state: &AppState,
+    user: &user::Model,
+    tenant: &tenant::Model,
+    password: &str,
+    ip: IpAddr,
+    ctx: &EventContext,
+) -> Result<PasswordCheck, AppError> {
+    let keys = AttemptKeys::new(&tenant.slug, &user.email, ip);
+    if let Some(t) = state.throttle.check(&state.db, &keys).await? {
+        audit::record(
+            &state.db,
+            EventKind::LoginThrottled,
+            Some(tenant.id),
+            Some(user.id),
+            ctx,
+            Some("password re-check".to_owned()),
+        )
+        .await?;
+        return Ok(PasswordCheck::Throttled(t));
+    }
+    if verify(state, password, Some(user)).await? == Verified::No {
+        record_failure(
+            state,
+            &keys,
+            Some(tenant.id),
+            Some(user.id),
+            ctx,
+            "wrong current password",
+        )
+        .await?;
+        return Ok(PasswordCheck::Wrong);
+    }
+    Ok(PasswordCheck::Ok)
+}
+
+/// Presents a refresh token (from a cookie or a JSON body): the rotated session, or
+/// `None` when it is unknown, expired, revoked or replayed — a replay after the grace
+/// revokes its family and is recorded in the audit log.
+///
+/// # Errors
+/// A database failure.
+pub async fn refresh(
+    state: &AppState,
+    token: &str,
+    ctx: &EventContext,
+) -> Result<Option<Session>, AppError> {
+    match state.sessions.refresh(&state.db, token, ctx).await? {
+        Refreshed::Ok(session) => Ok(Some(*session)),
+        Refreshed::Invalid => Ok(None),
+        Refreshed::Reused {
+            family_id,
+            user_id,
+            tenant_id,
+        } => {
+            audit::record(
+                &state.db,
+                EventKind::RefreshReuse,
+                Some(tenant_id),
+                Some(user_id),
+                ctx,
+                Some(format!("family {family_id} revoked")),
+            )
+            .await?;
+            Ok(None)
+        }
+    }
+}
+
+/// Verifies against the stored hash, or a dummy one; over-long passwords cannot be right.
+async fn verify(
+    state: &AppState,
+    password: &str,
+    user: Option<&user::Model>,
+) -> Result<Verified, AppError> {
+    if password.chars().count() > MAX_LEN {
+        return Ok(Verified::No);
+    }
+    let secret = SecretString::from(password.to_owned());
+    Ok(state
+        .hasher
+        .verify(&secret, user.map(|u| u.password_hash.as_str()))
+        .await?)
+}
+
+/// Audits a failure and counts it; audits the lock it may cause.
+async fn record_failure(
+    state: &AppState,
+    keys: &AttemptKeys,
+    tenant_id: Option<uuid::Uuid>,
+    user_id: Option<uuid::Uuid>,
+    ctx: &EventContext,
+    reason: &str,
+) -> Result<(), AppError> {
+    audit::record(
+        &state.db,
+        EventKind::LoginFailure,
+        tenant_id,
+        user_id,
+        ctx,
+        Some(reason.to_owned()),
+    )
+    .await?;
+    if let Some(lock) = state.throttle.record_failure(&state.db, keys).await? {
+        audit::record(
+            &state.db,
+            EventKind::Lock,
+            tenant_id,
+            user_id,
+            ctx,
+            Some(format!("locked for {} s", lock.retry_after.as_secs())),
+        )
+        .await?;
+    }
+    Ok(())
+}

@@ -1,0 +1,371 @@
+//! User administration as domain functions, shared by the JSON API (owners and admins)
+//! and the management CLI (the operator): list a tenant's users, change a user's role or
+//! active flag, change names and passwords, and the audit events for them.
+//!
+//! Rules, checked inside one transaction that first write-locks the tenant row (so two
+//! owners demoting each other at once cannot leave the tenant without one):
+//! - nobody reaches a user of another tenant ([`AdminError::NotFound`]);
+//! - below `admin` nobody administers anyone; an admin can neither make owners nor
+//!   change an owner ([`AdminError::Forbidden`]);
+//! - the last active owner can be neither demoted nor deactivated ([`AdminError::LastOwner`]);
+//! - deactivating a user revokes all of their sessions.
+
+use chrono::Utc;
+use sea_orm::sea_query::Expr;
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait,
+    IntoActiveModel, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set, TransactionTrait,
+};
+use shared_jwt::Role;
+use uuid::Uuid;
+
+use crate::audit::{EventContext, truncate};
+use crate::entities::{auth_event, refresh_token, tenant, user};
+use crate::sessions;
+
+/// Who asks for a change.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Actor {
+    /// The operator at the management CLI (all roles, still bound by the last-owner rule).
+    Operator,
+    /// A signed-in user of `tenant_id`.
+    User {
+        /// Their id.
+        user_id: Uuid,
+        /// Their tenant.
+        tenant_id: Uuid,
+        /// Their role.
+        role: Role,
+    },
+}
+
+impl Actor {
+    fn user_id(self) -> Option<Uuid> {
+        match self {
+            Self::Operator => None,
+            Self::User { user_id, .. } => Some(user_id),
+        }
+    }
+}
+
+/// A change of role and/or active flag (`None` = unchanged).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct UserChange {
+    /// New role.
+    pub role: Option<Role>,
+    /// New active flag.
+    pub is_active: Option<bool>,
+}
+
+/// Why a change was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum AdminError {
+    /// No such user in the actor's tenant.
+    #[error("not found")]
+    NotFound,
+    /// The actor's role does not allow this.
+    #[error("{0}")]
+    Forbidden(&'static str),
+    /// The change would leave the tenant without an active owner.
+    #[error("the organization must keep at least one active owner")]
+    LastOwner,
+    /// The database failed.
+    #[error(transparent)]
+    Db(#[from] sea_orm::DbErr),
+}
+
+/// Message for a role below `admin`.
+pub const NO_PERMISSION: &str = "You do not have permission to perform this action.";
+
+/// Audit events of administration (stored in `auth_events.kind` beside
+/// [`crate::audit::EventKind`]'s, with the same columns).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AdminEvent {
+    /// A user's role or active flag changed.
+    UserUpdated,
+    /// A user changed their names.
+    ProfileUpdated,
+    /// A password was changed (by its user) or set (by the operator).
+    PasswordChanged,
+    /// The operator created a user.
+    UserCreated,
+    /// The operator created a tenant.
+    TenantCreated,
+    /// The operator (de)activated a tenant.
+    TenantUpdated,
+}
+
+impl AdminEvent {
+    /// The stored name.
+    #[must_use]
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::UserUpdated => "user_updated",
+            Self::ProfileUpdated => "profile_updated",
+            Self::PasswordChanged => "password_changed",
+            Self::UserCreated => "user_created",
+            Self::TenantCreated => "tenant_created",
+            Self::TenantUpdated => "tenant_updated",
+        }
+    }
+}
+
+/// Records an administration event (ids and a short detail only, never a secret).
+///
+/// # Errors
+/// A database failure.
+pub async fn record(
+    db: &impl ConnectionTrait,
+    kind: AdminEvent,
+    tenant_id: Option<Uuid>,
+    user_id: Option<Uuid>,
+    ctx: &EventContext,
+    detail: Option<String>,
+) -> Result<(), sea_orm::DbErr> {
+    tracing::info!(event = kind.as_str(), tenant_id = ?tenant_id, user_id = ?user_id, "audit");
+    auth_event::ActiveModel {
+        id: Set(Uuid::new_v4()),
+        kind: Set(kind.as_str().to_owned()),
+        tenant_id: Set(tenant_id),
+        user_id: Set(user_id),
+        ip: Set(ctx.ip.clone()),
+        user_agent: Set(ctx.user_agent.clone()),
+        created_at: Set(Utc::now()),
+        detail: Set(detail.map(|d| truncate(&d, 500))),
+    }
+    .insert(db)
+    .await
+    .map(|_| ())
+}
+
+/// One page of a tenant's users (oldest first) and the total count.
+///
+/// # Errors
+/// A database failure.
+pub async fn list_users(
+    db: &impl ConnectionTrait,
+    tenant_id: Uuid,
+    offset: u64,
+    limit: u64,
+) -> Result<(Vec<user::Model>, u64), sea_orm::DbErr> {
+    let query = user::Entity::find().filter(user::Column::TenantId.eq(tenant_id));
+    let total = query.clone().count(db).await?;
+    let rows = query
+        .order_by_asc(user::Column::CreatedAt)
+        .order_by_asc(user::Column::Id)
+        .offset(offset)
+        .limit(limit)
+        .all(db)
+        .await?;
+    Ok((rows, total))
+}
+
+/// Changes a user's role and/or active flag under the rules of the module docs.
+///
+/// # Errors
+/// [`AdminError`].
+pub async fn update_user(
+    db: &DatabaseConnection,
+    actor: Actor,
+    tenant_id: Uuid,
+    user_id: Uuid,
+    change: UserChange,
+    ctx: &EventContext,
+) -> Result<user::Model, AdminError> {
+    if let Actor::User {
+        role,
+        tenant_id: own,
+        ..
+    } = actor
+    {
+        if !role.at_least(Role::Admin) {
+            return Err(AdminError::Forbidden(NO_PERMISSION));
+        }
+        if own != tenant_id {
+            return Err(AdminError::NotFound);
+        }
+    }
+    let txn = db.begin().await?;
+    lock_tenant(&txn, tenant_id).await?;
+    let target = user::Entity::find_by_id(user_id)
+        .filter(user::Column::TenantId.eq(tenant_id))
+        .one(&txn)
+        .await?
+        .ok_or(AdminError::NotFound)?;
+    let current: Role = target.role.parse().unwrap_or(Role::Viewer);
+    if let Actor::User { role, .. } = actor
+        && role != Role::Owner
+    {
+        if current == Role::Owner {
+            return Err(AdminError::Forbidden("Only an owner can change an owner."));
+        }
+        if change.role == Some(Role::Owner) {
+            return Err(AdminError::Forbidden("Only an owner can make owners."));
+        }
+    }
+    let new_role = change.role.unwrap_or(current);
+    let new_active = change.is_active.unwrap_or(target.is_active);
+    if current == Role::Owner && target.is_active && (new_role != Role::Owner || !new_active) {
+        let others = user::Entity::find()
+            .filter(user::Column::TenantId.eq(tenant_id))
+            .filter(user::Column::Role.eq(Role::Owner.as_str()))
+            .filter(user::Column::IsActive.eq(true))
+            .filter(user::Column::Id.ne(user_id))
+            .count(&txn)
+            .await?;
+        if others == 0 {
+            return Err(AdminError::LastOwner);
+        }
+    }
+    if new_role == current && new_active == target.is_active {
+        return Ok(target);
+    }
+    let detail = format!(
+        "role {} -> {}, active {} -> {}{}",
+        current.as_str(),
+        new_role.as_str(),
+        target.is_active,
+        new_active,
+        actor
+            .user_id()
+            .map_or_else(|| " by the operator".to_owned(), |id| format!(" by {id}"))
+    );
+    let was_active = target.is_active;
+    let mut model = target.into_active_model();
+    model.role = Set(new_role.as_str().to_owned());
+    model.is_active = Set(new_active);
+    let updated = model.update(&txn).await?;
+    if was_active && !new_active {
+        sessions::revoke_all_for_user(&txn, user_id).await?;
+    }
+    record(
+        &txn,
+        AdminEvent::UserUpdated,
+        Some(tenant_id),
+        Some(user_id),
+        ctx,
+        Some(detail),
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(updated)
+}
+
+/// Changes a user's names (already checked by [`crate::users::parse_name`]).
+///
+/// # Errors
+/// A database failure.
+pub async fn update_names(
+    db: &impl ConnectionTrait,
+    user: user::Model,
+    first_name: Option<String>,
+    last_name: Option<String>,
+    ctx: &EventContext,
+) -> Result<user::Model, sea_orm::DbErr> {
+    if first_name.is_none() && last_name.is_none() {
+        return Ok(user);
+    }
+    let (tenant_id, user_id) = (user.tenant_id, user.id);
+    let mut model = user.into_active_model();
+    if let Some(f) = first_name {
+        model.first_name = Set(f);
+    }
+    if let Some(l) = last_name {
+        model.last_name = Set(l);
+    }
+    let updated = model.update(db).await?;
+    record(
+        db,
+        AdminEvent::ProfileUpdated,
+        Some(tenant_id),
+        Some(user_id),
+        ctx,
+        None,
+    )
+    .await?;
+    Ok(updated)
+}
+
+/// Stores a new password hash and revokes every session of the user except `keep`
+/// (the session that asked; `None` revokes all), in one transaction.
+///
+/// # Errors
+/// A database failure.
+pub async fn set_password_hash(
+    db: &DatabaseConnection,
+    user: user::Model,
+    password_hash: String,
+    keep: Option<Uuid>,
+    ctx: &EventContext,
+    detail: &str,
+) -> Result<u64, sea_orm::DbErr> {
+    let (tenant_id, user_id) = (user.tenant_id, user.id);
+    let txn = db.begin().await?;
+    let mut model = user.into_active_model();
+    model.password_hash = Set(password_hash);
+    model.update(&txn).await?;
+    let mut revoke = refresh_token::Entity::update_many()
+        .col_expr(refresh_token::Column::RevokedAt, Expr::value(Utc::now()))
+        .filter(refresh_token::Column::UserId.eq(user_id))
+        .filter(refresh_token::Column::RevokedAt.is_null());
+    if let Some(keep) = keep {
+        revoke = revoke.filter(refresh_token::Column::FamilyId.ne(keep));
+    }
+    let revoked = revoke.exec(&txn).await?.rows_affected;
+    record(
+        &txn,
+        AdminEvent::PasswordChanged,
+        Some(tenant_id),
+        Some(user_id),
+        ctx,
+        Some(format!("{detail}; {revoked} refresh tokens revoked")),
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(revoked)
+}
+
+/// Activates or deactivates a tenant; deactivating also revokes every session in it.
+///
+/// # Errors
+/// A database failure.
+pub async fn set_tenant_active(
+    db: &DatabaseConnection,
+    tenant_id: Uuid,
+    active: bool,
+    ctx: &EventContext,
+) -> Result<(), sea_orm::DbErr> {
+    let txn = db.begin().await?;
+    crate::tenants::set_active(&txn, tenant_id, active).await?;
+    if !active {
+        refresh_token::Entity::update_many()
+            .col_expr(refresh_token::Column::RevokedAt, Expr::value(Utc::now()))
+            .filter(refresh_token::Column::TenantId.eq(tenant_id))
+            .filter(refresh_token::Column::RevokedAt.is_null())
+            .exec(&txn)
+            .await?;
+    }
+    record(
+        &txn,
+        AdminEvent::TenantUpdated,
+        Some(tenant_id),
+        None,
+        ctx,
+        Some(format!("active {active}")),
+    )
+    .await?;
+    txn.commit().await
+}
+
+/// Write-locks the tenant row (a no-op update), as [`crate::users::insert_into_tenant`] does.
+async fn lock_tenant(db: &impl ConnectionTrait, tenant_id: Uuid) -> Result<(), sea_orm::DbErr> {
+    tenant::Entity::update_many()
+        .col_expr(
+            tenant::Column::MaxUsers,
+            Expr::col(tenant::Column::MaxUsers),
+        )
+        .filter(tenant::Column::Id.eq(tenant_id))
+        .exec(db)
+        .await
+        .map(|_| ())
+}
