@@ -13,7 +13,8 @@ use http::{HeaderValue, StatusCode, header};
 use tower::ServiceBuilder;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::timeout::TimeoutLayer;
-use tower_http::trace::TraceLayer;
+use tower_http::trace::{DefaultOnResponse, TraceLayer};
+use tracing::Level;
 
 use crate::config::Settings;
 use crate::error::{AppError, REQUEST_ID};
@@ -40,9 +41,11 @@ impl SecurityHeaders {
         };
         match &s.cookie_domain {
             Some(domain) => {
+                // `:*`: a host-source without a port matches only the default port, and
+                // the redirect after POST /login may go to a sibling on another port.
                 for scheme in schemes {
-                    form_action.push(format!("{scheme}://{domain}"));
-                    form_action.push(format!("{scheme}://*.{domain}"));
+                    form_action.push(format!("{scheme}://{domain}:*"));
+                    form_action.push(format!("{scheme}://*.{domain}:*"));
                 }
             }
             None => {
@@ -100,7 +103,8 @@ pub fn build_router(state: AppState) -> Router {
         .layer(TraceLayer::new_for_http().make_span_with(|req: &Request| {
             let id = req.headers().get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or("-");
             tracing::info_span!("request", method = %req.method(), path = %req.uri().path(), request_id = %id)
-        }))
+        })
+        .on_response(DefaultOnResponse::new().level(Level::INFO)))
         .layer(PropagateRequestIdLayer::x_request_id())
         .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, timeout))
         .layer(middleware::from_fn(request_id_scope))
