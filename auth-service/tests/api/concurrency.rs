@@ -46,7 +46,11 @@ async fn max_users_holds_when_many_join_at_once() {
             statuses.push(h.await.unwrap());
         }
         statuses.sort_unstable();
-        assert_eq!(statuses, vec![303, 303, 422, 422, 422, 422], "two seats were left");
+        assert_eq!(
+            statuses,
+            vec![303, 303, 422, 422, 422, 422],
+            "two seats were left"
+        );
         assert_eq!(app.count_users().await, 3);
         app.cleanup().await;
     })
@@ -59,13 +63,21 @@ async fn parallel_refreshes_of_one_token_get_the_same_successor() {
         let app = TestApp::spawn(b).await;
         app.acme().await;
         let res = app.login("acme", "ada@acme.test", PASSWORD, "/").await;
-        let token = find_cookie(&res, "refresh_token").unwrap().value().to_owned();
+        let token = find_cookie(&res, "refresh_token")
+            .unwrap()
+            .value()
+            .to_owned();
         let mut handles = Vec::new();
         for _ in 0..5 {
             let url = app.url("/refresh");
             let cookie = format!("refresh_token={token}");
             handles.push(tokio::spawn(async move {
-                let res = plain_client().get(url).header("cookie", cookie).send().await.unwrap();
+                let res = plain_client()
+                    .get(url)
+                    .header("cookie", cookie)
+                    .send()
+                    .await
+                    .unwrap();
                 assert_eq!(res.status(), 303);
                 find_cookie(&res, "refresh_token").map(|c| c.value().to_owned())
             }));
@@ -74,7 +86,12 @@ async fn parallel_refreshes_of_one_token_get_the_same_successor() {
         for h in handles {
             successors.push(h.await.unwrap().expect("every tab got a token"));
         }
-        assert!(successors.iter().all(|s| s == &successors[0] && s != &token), "{successors:?}");
+        assert!(
+            successors
+                .iter()
+                .all(|s| s == &successors[0] && s != &token),
+            "{successors:?}"
+        );
         assert_eq!(app.count_events("refresh_reuse").await, 0);
         app.cleanup().await;
     })
@@ -108,14 +125,22 @@ async fn a_full_hashing_queue_answers_503_with_retry_after() {
                     .send()
                     .await
                     .unwrap();
-                (res.status().as_u16(), res.headers().get("retry-after").is_some())
+                (
+                    res.status().as_u16(),
+                    res.headers().get("retry-after").is_some(),
+                )
             }));
         }
         let mut results = Vec::new();
         for h in handles {
             results.push(h.await.unwrap());
         }
-        assert!(results.iter().all(|(s, retry)| *s == 303 || (*s == 503 && *retry)), "{results:?}");
+        assert!(
+            results
+                .iter()
+                .all(|(s, retry)| *s == 303 || (*s == 503 && *retry)),
+            "{results:?}"
+        );
         assert!(results.iter().any(|(s, _)| *s == 503), "{results:?}");
         assert!(results.iter().any(|(s, _)| *s == 303), "{results:?}");
         app.cleanup().await;
