@@ -12,6 +12,7 @@ db_tests!(
     member_cannot_review_and_nobody_reviews_their_own,
     reject_needs_a_reason_and_nothing_changes_without_one,
     a_reviewed_expense_cannot_be_reviewed_again,
+    concurrent_reviews_decide_once,
 );
 
 async fn admin_approves_and_owner_rejects_with_reason(backend: Backend) {
@@ -234,5 +235,76 @@ async fn a_reviewed_expense_cannot_be_reviewed_again(backend: Backend) {
         .unwrap();
     assert_eq!(e["status"], "approved");
     assert_eq!(e["reviewer_name"], "Adam");
+    app.stop().await;
+}
+
+async fn concurrent_reviews_decide_once(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let acme = Tenant::new("acme");
+    let admin = app.user(&acme, Role::Admin, "Adam");
+    let owner = app.user(&acme, Role::Owner, "Olga");
+    let ann = app.user(&acme, Role::Member, "Ann");
+    let dept = app.department(&admin, "Sales", None).await;
+    // A request on its own task, so several are in flight at once.
+    let send = |user: &crate::helpers::User, path: String, body: Value| {
+        let req = app
+            .client
+            .post(app.url(&path))
+            .bearer_auth(&user.token)
+            .json(&body);
+        tokio::spawn(async move { req.send().await.unwrap().status() })
+    };
+    // Ten expenses filed at once all land.
+    let filed: Vec<_> = (0..10)
+        .map(|i| {
+            let body = json!({"amount": "1.00", "currency": "EUR", "description": format!("Item {i}"),
+                              "spent_on": crate::helpers::today(), "department_id": dept});
+            send(&ann, "/api/v1/expenses/".into(), body)
+        })
+        .collect();
+    for task in filed {
+        assert_eq!(task.await.unwrap(), StatusCode::CREATED);
+    }
+    let list: Value = app
+        .api(Method::GET, "/api/v1/expenses/", Some(&ann), None)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(list["total"], 10);
+    // Two reviewers race on each: exactly one decision wins, the other gets 409.
+    let races: Vec<_> = list["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            let id = e["id"].as_str().unwrap();
+            let approve = send(&admin, format!("/api/v1/expenses/{id}/approve"), json!({}));
+            let reject = send(
+                &owner,
+                format!("/api/v1/expenses/{id}/reject"),
+                json!({"reason": "dup"}),
+            );
+            (approve, reject)
+        })
+        .collect();
+    for (approve, reject) in races {
+        let mut statuses = [approve.await.unwrap(), reject.await.unwrap()];
+        statuses.sort();
+        assert_eq!(statuses, [StatusCode::OK, StatusCode::CONFLICT]);
+    }
+    let list: Value = app
+        .api(Method::GET, "/api/v1/expenses/", Some(&ann), None)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert!(
+        list["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|e| e["status"] != "pending")
+    );
     app.stop().await;
 }
