@@ -9,21 +9,16 @@ use axum::Router;
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use chrono::Utc;
 use http::{HeaderValue, StatusCode, header};
-use sea_orm::{ActiveModelTrait, IntoActiveModel, Set};
-use secrecy::SecretString;
 
 use super::refresh::{RefreshAttempt, try_refresh};
 use super::{FormFields, Meta, QueryFields, clear_auth_cookies, signed_in_reply};
-use crate::audit::{self, EventKind};
 use crate::error::AppError;
-use crate::password::{MAX_LEN, Verified};
 use crate::redirect::SafeRedirect;
+use crate::signin::{self, Credentials, SignIn};
 use crate::state::AppState;
 use crate::tenants;
-use crate::throttle::{AttemptKeys, Throttled};
-use crate::users;
+use crate::throttle::Throttled;
 use crate::views::{LoginPage, Reply, next_query};
 
 /// The one message for every failed sign-in.
@@ -143,111 +138,30 @@ async fn submit(
         )
         .into_response());
     }
-    let password = fields.get("password");
-    if tenant_raw.is_empty() || email_raw.is_empty() || password.is_empty() {
-        // Nothing was tried: no failure is counted and nothing is written.
-        return Ok(page(
-            &state,
-            &meta,
-            StatusCode::UNAUTHORIZED,
-            &form,
-            vec![FAILED.to_owned()],
-        )
-        .into_response());
-    }
-    let keys = AttemptKeys::new(&tenant_raw, &email_raw, meta.ip);
     let ctx = meta.event_context();
-    if let Some(t) = state.throttle.check(&state.db, &keys).await? {
-        audit::record(
-            &state.db,
-            EventKind::LoginThrottled,
-            None,
-            None,
-            &ctx,
-            Some(format!("tenant {tenant_raw}")),
-        )
-        .await?;
-        return Ok(throttled_reply(&state, &meta, &form, t).into_response());
-    }
-
-    let tenant = tenants::find_by_slug(&state.db, &tenant_raw).await?;
-    let user = match &tenant {
-        Some(t) => users::find_by_email(&state.db, t.id, &email_raw).await?,
-        None => None,
+    let creds = Credentials {
+        tenant_slug: &tenant_raw,
+        email: &email_raw,
+        password: fields.get("password"),
     };
-    // A password longer than any we accept cannot be right: skip the hash, same answer.
-    let verified = if password.chars().count() > MAX_LEN {
-        Verified::No
-    } else {
-        let secret = SecretString::from(password.to_owned());
-        state
-            .hasher
-            .verify(&secret, user.as_ref().map(|u| u.password_hash.as_str()))
-            .await?
-    };
-    let active =
-        tenant.as_ref().is_some_and(|t| t.is_active) && user.as_ref().is_some_and(|u| u.is_active);
-    let (Some(tenant), Some(user), true) = (
-        tenant.clone(),
-        user.clone(),
-        active && verified != Verified::No,
-    ) else {
-        let reason = match (&tenant, &user, verified) {
-            (None, _, _) => "unknown organization",
-            (_, None, _) => "unknown email",
-            (_, _, Verified::No) => "wrong password",
-            _ => "inactive account",
-        };
-        audit::record(
-            &state.db,
-            EventKind::LoginFailure,
-            tenant.as_ref().map(|t| t.id),
-            user.as_ref().map(|u| u.id),
-            &ctx,
-            Some(reason.to_owned()),
-        )
-        .await?;
-        if let Some(lock) = state.throttle.record_failure(&state.db, &keys).await? {
-            audit::record(
-                &state.db,
-                EventKind::Lock,
-                tenant.as_ref().map(|t| t.id),
-                user.as_ref().map(|u| u.id),
-                &ctx,
-                Some(format!("locked for {} s", lock.retry_after.as_secs())),
-            )
-            .await?;
+    // The rules (throttle, dummy hash, one answer, audit) live in `signin`, shared
+    // with the JSON API.
+    match signin::sign_in(&state, creds, meta.ip, &ctx).await? {
+        SignIn::Ok(session) => {
+            // This browser's previous sign-in, if any, is replaced: end it.
+            if let Some(old) = state.cookies.read_refresh(&meta.headers) {
+                state.sessions.revoke_by_token(&state.db, &old).await?;
+            }
+            Ok(signed_in_reply(&state, &session, &next)?.into_response())
         }
-        return Ok(page(
+        SignIn::Failed => Ok(page(
             &state,
             &meta,
             StatusCode::UNAUTHORIZED,
             &form,
             vec![FAILED.to_owned()],
         )
-        .into_response());
-    };
-
-    let mut model = user.clone().into_active_model();
-    if let Verified::YesRehashed(hash) = verified {
-        model.password_hash = Set(hash);
+        .into_response()),
+        SignIn::Throttled(t) => Ok(throttled_reply(&state, &meta, &form, t).into_response()),
     }
-    model.last_login_at = Set(Some(Utc::now()));
-    let user = model.update(&state.db).await?;
-    state.throttle.record_success(&state.db, &keys).await?;
-    // This browser's previous sign-in, if any, is replaced: end it rather than leave it dangling.
-    if let Some(old) = state.cookies.read_refresh(&meta.headers) {
-        state.sessions.revoke_by_token(&state.db, &old).await?;
-    }
-    let session = state.sessions.start(&state.db, user, tenant, &ctx).await?;
-    audit::record(
-        &state.db,
-        EventKind::LoginSuccess,
-        Some(session.tenant.id),
-        Some(session.user.id),
-        &ctx,
-        None,
-    )
-    .await?;
-    Ok(signed_in_reply(&state, &session, &next)?.into_response())
 }

@@ -13,27 +13,22 @@ use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use http::StatusCode;
-use sea_orm::TransactionTrait;
 use secrecy::SecretString;
-use shared_jwt::Role;
 
 use super::{FormFields, Meta, QueryFields, signed_in_reply};
-use crate::audit::{self, EventKind};
 use crate::error::AppError;
 use crate::password;
 use crate::redirect::SafeRedirect;
+use crate::signup::{self, SignUp, SignupTarget, ValidSignup};
 use crate::state::AppState;
-use crate::tenants::{self, SignupPolicy, TenantError, TenantSlug};
-use crate::users::{self, Email, NewUser, UserError};
+use crate::tenants::TenantSlug;
+use crate::users::{self, Email};
 use crate::views::{RegisterErrors, RegisterPage, Reply, next_query};
 
 /// The one message for every refused join.
 pub const JOIN_REFUSED: &str = "We could not add you to this organization. It may not exist, may not accept \
 sign-ups from your address, or may be full — or you may already have an account there, in which case please \
 sign in. Ask the organization's administrator for an invitation if in doubt.";
-
-/// Users a new organization may have.
-pub const NEW_TENANT_MAX_USERS: i32 = 50;
 
 /// The sign-up routes.
 pub fn router() -> Router<AppState> {
@@ -105,11 +100,6 @@ async fn form(State(state): State<AppState>, meta: Meta, query: QueryFields) -> 
     .into_response()
 }
 
-enum Target {
-    Join(String),
-    Create(String),
-}
-
 async fn submit(
     State(state): State<AppState>,
     meta: Meta,
@@ -176,22 +166,19 @@ async fn submit(
             None
         }
         (false, true) => match TenantSlug::parse(&typed.organization) {
-            Ok(slug) => Some(Target::Join(slug.to_string())),
+            Ok(slug) => Some(SignupTarget::Join(slug)),
             Err(e) => {
                 fe.organization = Some(e.to_string());
                 None
             }
         },
-        (true, false) => {
-            if typed.new_organization.chars().count() > 200
-                || typed.new_organization.chars().any(char::is_control)
-            {
-                fe.new_organization = Some("Use at most 200 characters.".to_owned());
+        (true, false) => match signup::parse_organization_name(&typed.new_organization) {
+            Ok(name) => Some(SignupTarget::Create(name)),
+            Err(e) => {
+                fe.new_organization = Some(e.to_owned());
                 None
-            } else {
-                Some(Target::Create(typed.new_organization.clone()))
             }
-        }
+        },
     };
     let (Some(first_name), Some(last_name), Some(email), Some(target), false) =
         (first_name, last_name, email, target, fe.any())
@@ -208,67 +195,30 @@ async fn submit(
         .into_response());
     };
 
-    // Always hash before deciding, so every outcome costs the same.
-    let password_hash = state
-        .hasher
-        .hash(&SecretString::from(password.to_owned()))
-        .await?;
+    // The transaction, the refusals and the audit live in `signup`, shared with the
+    // JSON API; the password is hashed before anything is decided.
     let ctx = meta.event_context();
-    let txn = state.db.begin().await?;
-    let outcome = match &target {
-        Target::Join(slug) => match tenants::find_by_slug(&txn, slug).await? {
-            None => Err(UserError::NoTenant),
-            Some(tenant) => {
-                let new = NewUser {
-                    email,
-                    password_hash,
-                    first_name,
-                    last_name,
-                    role: Role::Member,
-                };
-                users::insert_into_tenant(&txn, tenant.id, new, true)
-                    .await
-                    .map(|u| (u, tenant))
-            }
-        },
-        Target::Create(name) => {
-            let tenant = create_tenant_with_free_slug(&txn, name).await?;
-            let new = NewUser {
-                email,
-                password_hash,
-                first_name,
-                last_name,
-                role: Role::Owner,
-            };
-            users::insert_into_tenant(&txn, tenant.id, new, false)
-                .await
-                .map(|u| (u, tenant))
-        }
+    let input = ValidSignup {
+        first_name,
+        last_name,
+        email,
+        password: SecretString::from(password.to_owned()),
+        target,
     };
-    let (user, tenant) = match outcome {
-        Ok(pair) => pair,
-        Err(UserError::Db(e)) => return Err(e.into()),
-        Err(
-            e @ (UserError::NoTenant
-            | UserError::NotAllowed
-            | UserError::TenantFull
-            | UserError::EmailTaken),
-        ) => {
-            drop(txn);
-            audit::record(
-                &state.db,
-                EventKind::SignupRefused,
-                None,
-                None,
-                &ctx,
-                Some(e.to_string()),
-            )
-            .await?;
+    match signup::sign_up(&state, input, &ctx).await? {
+        SignUp::Created { user, tenant } => {
+            let session = state
+                .sessions
+                .start(&state.db, *user, *tenant, &ctx)
+                .await?;
+            Ok(signed_in_reply(&state, &session, &next)?.into_response())
+        }
+        SignUp::Refused => {
             let fe = RegisterErrors {
                 organization: Some(JOIN_REFUSED.to_owned()),
                 ..RegisterErrors::default()
             };
-            return Ok(page(
+            Ok(page(
                 &state,
                 &meta,
                 StatusCode::UNPROCESSABLE_ENTITY,
@@ -277,59 +227,7 @@ async fn submit(
                 Vec::new(),
                 fe,
             )
-            .into_response());
-        }
-        Err(e) => return Err(e.into()),
-    };
-    let session = state.sessions.start(&txn, user, tenant, &ctx).await?;
-    audit::record(
-        &txn,
-        EventKind::Signup,
-        Some(session.tenant.id),
-        Some(session.user.id),
-        &ctx,
-        Some(format!("role {}", session.user.role)),
-    )
-    .await?;
-    txn.commit().await?;
-    Ok(signed_in_reply(&state, &session, &next)?.into_response())
-}
-
-/// Creates an invite-only tenant named `name` with its derived slug, or that slug with a
-/// random suffix when it is taken, reserved or underivable. Each try runs in a savepoint
-/// so a unique violation does not abort the caller's transaction (PostgreSQL).
-async fn create_tenant_with_free_slug(
-    txn: &sea_orm::DatabaseTransaction,
-    name: &str,
-) -> Result<crate::entities::tenant::Model, AppError> {
-    let candidate = TenantSlug::candidate_from_name(name);
-    for attempt in 0..8 {
-        let slug = match TenantSlug::parse(&candidate) {
-            Ok(slug) if attempt == 0 => slug,
-            _ => TenantSlug::with_random_suffix(&candidate),
-        };
-        let savepoint = txn.begin().await?;
-        match tenants::create_tenant(
-            &savepoint,
-            name,
-            slug.as_str(),
-            SignupPolicy::InviteOnly,
-            NEW_TENANT_MAX_USERS,
-        )
-        .await
-        {
-            Ok(t) => {
-                savepoint.commit().await?;
-                return Ok(t);
-            }
-            Err(TenantError::SlugTaken | TenantError::Slug(_)) => {
-                savepoint.rollback().await?;
-            }
-            Err(TenantError::Db(e)) => return Err(e.into()),
-            Err(e) => return Err(AppError::Internal(anyhow::anyhow!(e.to_string()))),
+            .into_response())
         }
     }
-    Err(AppError::Internal(anyhow::anyhow!(
-        "no free organization slug after 8 tries"
-    )))
 }
