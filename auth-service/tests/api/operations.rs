@@ -149,3 +149,41 @@ async fn a_bad_setting_names_the_variable() {
         "invalid setting ACCESS_TOKEN_TTL"
     );
 }
+
+#[tokio::test]
+async fn es256_signs_and_publishes_a_p256_key() {
+    on_each_backend(|b: Backend| async move {
+        let app = TestApp::spawn_with(b, |s| {
+            s.jwt_algorithm = auth_service::config::JwtAlgorithm::ES256;
+        })
+        .await;
+        app.acme().await;
+        let jwks: serde_json::Value = app
+            .get("/.well-known/jwks.json")
+            .await
+            .json()
+            .await
+            .unwrap();
+        let key = &jwks["keys"][0];
+        assert_eq!(key["kty"], "EC");
+        assert_eq!(key["crv"], "P-256");
+        let res = app.login("acme", "ada@acme.test", PASSWORD, "/").await;
+        let token = find_cookie(&res, "access_token")
+            .unwrap()
+            .value()
+            .to_owned();
+        let keys = shared_jwt::KeySet::from_jwks(&jwks.to_string()).unwrap();
+        let verifier = shared_jwt::Verifier::new(
+            shared_jwt::VerifierConfig::new(
+                shared_jwt::Algorithm::ES256,
+                "http://localhost:8000",
+                "localhost",
+            ),
+            keys,
+        )
+        .unwrap();
+        assert_eq!(verifier.verify(&token).unwrap().tenant_slug, "acme");
+        app.cleanup().await;
+    })
+    .await;
+}
