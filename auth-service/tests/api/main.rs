@@ -5,6 +5,8 @@
 // (clippy's allow-unwrap-in-tests does not reach the helper functions).
 #![allow(clippy::unwrap_used)]
 
+mod binary;
+mod concurrency;
 mod csrf;
 mod helpers;
 mod login;
