@@ -74,7 +74,12 @@ pub struct Seeded {
 pub fn lines() -> Vec<String> {
     let mut out = vec![format!("Demo organization: {TENANT_SLUG} ({TENANT_NAME})")];
     for a in ACCOUNTS {
-        out.push(format!("  {:<7} {} / {}", a.role.as_str(), a.email, a.password));
+        out.push(format!(
+            "  {:<7} {} / {}",
+            a.role.as_str(),
+            a.email,
+            a.password
+        ));
     }
     out
 }
@@ -87,15 +92,10 @@ pub async fn seed(db: &DatabaseConnection) -> anyhow::Result<Seeded> {
     let (tenant, created) = match tenants::find_by_slug(db, TENANT_SLUG).await? {
         Some(t) => (t, false),
         None => {
-            let t = tenants::create_tenant(
-                db,
-                TENANT_NAME,
-                TENANT_SLUG,
-                SignupPolicy::Open,
-                MAX_USERS,
-            )
-            .await
-            .map_err(|e| anyhow::anyhow!("creating the demo organization: {e}"))?;
+            let t =
+                tenants::create_tenant(db, TENANT_NAME, TENANT_SLUG, SignupPolicy::Open, MAX_USERS)
+                    .await
+                    .map_err(|e| anyhow::anyhow!("creating the demo organization: {e}"))?;
             (t, true)
         }
     };

@@ -7,7 +7,7 @@
 use std::time::Duration;
 
 use http::{HeaderName, HeaderValue, Method, header};
-use tower_http::cors::{AllowOrigin, CorsLayer};
+use tower_http::cors::{AllowCredentials, AllowOrigin, CorsLayer};
 use url::Url;
 
 use crate::config::Settings;
@@ -82,15 +82,20 @@ impl OriginPolicy {
 
 /// The CORS layer of the API routes: preflight answered, credentials allowed only for
 /// origins the policy accepts (the layer echoes the origin; it never sends `*`).
-#[must_use]
 pub fn layer(policy: OriginPolicy) -> CorsLayer {
+    let for_credentials = policy.clone();
     CorsLayer::new()
         .allow_origin(AllowOrigin::predicate(
             move |origin: &HeaderValue, _parts: &http::request::Parts| {
                 origin.to_str().is_ok_and(|o| policy.allows(o))
             },
         ))
-        .allow_credentials(true)
+        // Only alongside an allowed origin, so other origins get no CORS header at all.
+        .allow_credentials(AllowCredentials::predicate(
+            move |origin: &HeaderValue, _parts: &http::request::Parts| {
+                origin.to_str().is_ok_and(|o| for_credentials.allows(o))
+            },
+        ))
         .allow_methods([Method::GET, Method::POST, Method::PATCH, Method::OPTIONS])
         .allow_headers([
             header::AUTHORIZATION,

@@ -80,7 +80,12 @@ pub fn retired_keys(settings: &Settings) -> Result<Vec<Retired>, CliError> {
     let text = match std::fs::read_to_string(&path) {
         Ok(t) => t,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
-        Err(e) => return Err(CliError::Failed(anyhow::anyhow!("reading {}: {e}", path.display()))),
+        Err(e) => {
+            return Err(CliError::Failed(anyhow::anyhow!(
+                "reading {}: {e}",
+                path.display()
+            )));
+        }
     };
     let doc: Value = serde_json::from_str(&text)
         .map_err(|e| CliError::Failed(anyhow::anyhow!("parsing {}: {e}", path.display())))?;
@@ -118,8 +123,9 @@ pub fn run(command: KeysCommand, settings: &Settings, out: Out) -> Result<(), Cl
             let pem = key
                 .to_pkcs8_pem()
                 .map_err(|e| CliError::Failed(anyhow::anyhow!("encoding the key: {e}")))?;
-            keys::write_private_file(path, pem.as_bytes())
-                .map_err(|e| CliError::Failed(anyhow::anyhow!("writing {}: {e}", path.display())))?;
+            keys::write_private_file(path, pem.as_bytes()).map_err(|e| {
+                CliError::Failed(anyhow::anyhow!("writing {}: {e}", path.display()))
+            })?;
             out.emit(
                 &format!("Generated {alg} key {} at {}", key.kid(), path.display()),
                 &json!({"kid": key.kid(), "algorithm": alg.to_string(), "path": path}),
@@ -139,8 +145,8 @@ pub fn run(command: KeysCommand, settings: &Settings, out: Out) -> Result<(), Cl
             let old = KeyStore::load(settings)?;
             let old_kid = old.signing_key().kid().to_owned();
             let new = KeyStore::rotate(settings, keep_for)?;
-            let until = Utc::now()
-                + chrono::Duration::from_std(keep_for).unwrap_or(chrono::Duration::MAX);
+            let until =
+                Utc::now() + chrono::Duration::from_std(keep_for).unwrap_or(chrono::Duration::MAX);
             out.emit(
                 &format!(
                     "New signing key {}. The old key {old_kid} stays published until {} ({}). Restart the service to sign with the new key.",
@@ -174,12 +180,17 @@ pub fn run(command: KeysCommand, settings: &Settings, out: Out) -> Result<(), Cl
                 "expires_at": null,
             })];
             for r in &retired {
-                let status = if r.expires_at > now { "previous" } else { "expired" };
+                let status = if r.expires_at > now {
+                    "previous"
+                } else {
+                    "expired"
+                };
                 text.push_str(&format!(
                     "\n{:<48} {:<6} {status} (published until {})",
                     r.kid,
                     alg,
-                    r.expires_at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+                    r.expires_at
+                        .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
                 ));
                 rows.push(json!({
                     "kid": r.kid,

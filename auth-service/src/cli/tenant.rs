@@ -73,10 +73,7 @@ pub fn tenant_json(t: &tenant::Model, users: Option<u64>) -> Value {
 ///
 /// # Errors
 /// [`CliError::Input`] when there is none.
-pub async fn find(
-    db: &sea_orm::DatabaseConnection,
-    slug: &str,
-) -> Result<tenant::Model, CliError> {
+pub async fn find(db: &sea_orm::DatabaseConnection, slug: &str) -> Result<tenant::Model, CliError> {
     tenants::find_by_slug(db, slug)
         .await?
         .ok_or_else(|| input(format!("no organization with slug \"{slug}\"")))
@@ -99,9 +96,9 @@ pub async fn run(command: TenantCommand, settings: &Settings, out: Out) -> Resul
                 .await
                 .map_err(|e| match e {
                     TenantError::Db(e) => CliError::from(e),
-                    TenantError::SlugTaken => {
-                        input(format!("an organization with slug \"{slug}\" already exists"))
-                    }
+                    TenantError::SlugTaken => input(format!(
+                        "an organization with slug \"{slug}\" already exists"
+                    )),
                     other => input(other.to_string()),
                 })?;
             user_admin::record(

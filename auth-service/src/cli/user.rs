@@ -170,7 +170,10 @@ pub async fn run(command: UserCommand, settings: &Settings, out: Out) -> Result<
             )
             .await?;
             out.emit(
-                &format!("Created {} ({}) in {}, id {}", u.email, u.role, t.slug, u.id),
+                &format!(
+                    "Created {} ({}) in {}, id {}",
+                    u.email, u.role, t.slug, u.id
+                ),
                 &user_json(&u, &t),
             );
         }
@@ -227,9 +230,15 @@ pub async fn run(command: UserCommand, settings: &Settings, out: Out) -> Result<
             let hash = password::hash_unbounded(&pw)
                 .await
                 .map_err(|e| CliError::Failed(e.into()))?;
-            let revoked =
-                user_admin::set_password_hash(&db, u.clone(), hash, None, &ctx, "set by the operator")
-                    .await?;
+            let revoked = user_admin::set_password_hash(
+                &db,
+                u.clone(),
+                hash,
+                None,
+                &ctx,
+                "set by the operator",
+            )
+            .await?;
             out.emit(
                 &format!(
                     "Password of {} in {} changed; {revoked} refresh tokens revoked.",
@@ -260,7 +269,11 @@ async fn change_user(
             updated.email,
             t.slug,
             updated.role,
-            if updated.is_active { "active" } else { "disabled (sessions revoked)" }
+            if updated.is_active {
+                "active"
+            } else {
+                "disabled (sessions revoked)"
+            }
         ),
         &user_json(&updated, &t),
     );

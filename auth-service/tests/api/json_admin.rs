@@ -1,0 +1,238 @@
+//! `GET users/` and `PATCH users/{id}/` for owners and admins: pagination, roles,
+//! tenant scoping (404), the last owner, and deactivation ending every session.
+
+use auth_service::tenants::SignupPolicy;
+use reqwest::{Method, StatusCode};
+use serde_json::json;
+use shared_jwt::Role;
+
+use crate::helpers::{Backend, TestApp, on_each_backend};
+use crate::json_helpers::{authed, call, post, status_json, tokens};
+
+const USERS: &str = "/api/v1/auth/users/";
+
+fn user_url(id: impl std::fmt::Display) -> String {
+    format!("/api/v1/auth/users/{id}/")
+}
+
+#[tokio::test]
+async fn owners_and_admins_list_their_tenant_page_by_page() {
+    on_each_backend(|b: Backend| async move {
+        let app = TestApp::spawn(b).await;
+        let acme = app.tenant("acme", SignupPolicy::Open, 10).await;
+        app.user(&acme, "olivia@acme.test", Role::Owner).await;
+        app.user(&acme, "adam@acme.test", Role::Admin).await;
+        app.user(&acme, "mia@acme.test", Role::Member).await;
+        let globex = app.tenant("globex", SignupPolicy::Open, 10).await;
+        app.user(&globex, "eve@globex.test", Role::Owner).await;
+
+        let (owner, _) = tokens(&app, "acme", "olivia@acme.test").await;
+        let (status, page) = authed(&app, Method::GET, USERS, &owner, None).await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(page["count"], 3);
+        assert!(page["next"].is_null() && page["previous"].is_null());
+        let emails: Vec<&str> = page["results"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|u| u["email"].as_str().unwrap())
+            .collect();
+        assert_eq!(emails.len(), 3);
+        assert!(!emails.contains(&"eve@globex.test"));
+
+        let (admin, _) = tokens(&app, "acme", "adam@acme.test").await;
+        let (status, page) = authed(
+            &app,
+            Method::GET,
+            &format!("{USERS}?page=2&page_size=1"),
+            &admin,
+            None,
+        )
+        .await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(page["results"].as_array().unwrap().len(), 1);
+        assert_eq!(
+            page["next"],
+            "http://localhost:8000/api/v1/auth/users/?page=3&page_size=1"
+        );
+        assert_eq!(
+            page["previous"],
+            "http://localhost:8000/api/v1/auth/users/?page=1&page_size=1"
+        );
+        let (status, body) =
+            authed(&app, Method::GET, &format!("{USERS}?page=9"), &admin, None).await;
+        assert_eq!(
+            (status, body),
+            (StatusCode::NOT_FOUND, json!({"detail": "Invalid page."}))
+        );
+        let (status, body) = authed(
+            &app,
+            Method::GET,
+            &format!("{USERS}?page_size=1000"),
+            &admin,
+            None,
+        )
+        .await;
+        assert_eq!(status, StatusCode::BAD_REQUEST);
+        assert!(body["page_size"].is_array());
+
+        let (member, _) = tokens(&app, "acme", "mia@acme.test").await;
+        let (status, body) = authed(&app, Method::GET, USERS, &member, None).await;
+        assert_eq!(status, StatusCode::FORBIDDEN);
+        assert_eq!(
+            body["detail"],
+            "You do not have permission to perform this action."
+        );
+        let res = call(&app, Method::GET, USERS, None, None).await;
+        assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+        app.cleanup().await;
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn roles_limit_who_changes_whom_and_other_tenants_are_not_found() {
+    on_each_backend(|b: Backend| async move {
+        let app = TestApp::spawn(b).await;
+        let acme = app.tenant("acme", SignupPolicy::Open, 10).await;
+        let olivia = app.user(&acme, "olivia@acme.test", Role::Owner).await;
+        let adam = app.user(&acme, "adam@acme.test", Role::Admin).await;
+        let mia = app.user(&acme, "mia@acme.test", Role::Member).await;
+        let globex = app.tenant("globex", SignupPolicy::Open, 10).await;
+        let eve = app.user(&globex, "eve@globex.test", Role::Member).await;
+        let (owner, _) = tokens(&app, "acme", "olivia@acme.test").await;
+        let (admin, _) = tokens(&app, "acme", "adam@acme.test").await;
+        let (member, _) = tokens(&app, "acme", "mia@acme.test").await;
+
+        // An admin manages members but neither makes nor changes owners.
+        let (status, body) = authed(
+            &app,
+            Method::PATCH,
+            &user_url(mia.id),
+            &admin,
+            Some(json!({"role": "viewer"})),
+        )
+        .await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        assert_eq!(body["role"], "viewer");
+        let (status, body) = authed(
+            &app,
+            Method::PATCH,
+            &user_url(mia.id),
+            &admin,
+            Some(json!({"role": "owner"})),
+        )
+        .await;
+        assert_eq!(status, StatusCode::FORBIDDEN);
+        assert_eq!(body["detail"], "Only an owner can make owners.");
+        let (status, body) = authed(
+            &app,
+            Method::PATCH,
+            &user_url(olivia.id),
+            &admin,
+            Some(json!({"is_active": false})),
+        )
+        .await;
+        assert_eq!(status, StatusCode::FORBIDDEN);
+        assert_eq!(body["detail"], "Only an owner can change an owner.");
+        // A member manages nobody.
+        let (status, _) = authed(
+            &app,
+            Method::PATCH,
+            &user_url(adam.id),
+            &member,
+            Some(json!({"role": "member"})),
+        )
+        .await;
+        assert_eq!(status, StatusCode::FORBIDDEN);
+        // Another tenant's user, an unknown id and a non-id: 404 alike.
+        for url in [
+            user_url(eve.id),
+            user_url(uuid::Uuid::new_v4()),
+            user_url("nope"),
+        ] {
+            let (status, body) = authed(
+                &app,
+                Method::PATCH,
+                &url,
+                &owner,
+                Some(json!({"role": "admin"})),
+            )
+            .await;
+            assert_eq!(
+                (status, body),
+                (StatusCode::NOT_FOUND, json!({"detail": "Not found."}))
+            );
+        }
+        // Validation.
+        let (status, body) = authed(
+            &app,
+            Method::PATCH,
+            &user_url(mia.id),
+            &owner,
+            Some(json!({"role": "king", "is_active": "yes"})),
+        )
+        .await;
+        assert_eq!(status, StatusCode::BAD_REQUEST);
+        assert_eq!(body["role"][0], "\"king\" is not a valid choice.");
+        assert_eq!(body["is_active"][0], "Must be a valid boolean.");
+        // The owner makes another owner.
+        let (status, body) = authed(
+            &app,
+            Method::PATCH,
+            &user_url(adam.id),
+            &owner,
+            Some(json!({"role": "owner"})),
+        )
+        .await;
+        assert_eq!(
+            (status, body["role"].clone()),
+            (StatusCode::OK, json!("owner"))
+        );
+        assert!(app.count_events("user_updated").await >= 2);
+        let _ = eve;
+        app.cleanup().await;
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn the_last_owner_stays_and_deactivation_ends_every_session() {
+    on_each_backend(|b: Backend| async move {
+        let app = TestApp::spawn(b).await;
+        let acme = app.tenant("acme", SignupPolicy::Open, 10).await;
+        let olivia = app.user(&acme, "olivia@acme.test", Role::Owner).await;
+        let mia = app.user(&acme, "mia@acme.test", Role::Member).await;
+        let (owner, _) = tokens(&app, "acme", "olivia@acme.test").await;
+        for change in [json!({"role": "admin"}), json!({"is_active": false})] {
+            let (status, body) =
+                authed(&app, Method::PATCH, &user_url(olivia.id), &owner, Some(change)).await;
+            assert_eq!(status, StatusCode::BAD_REQUEST);
+            let msgs: Vec<_> = body.as_object().unwrap().values().collect();
+            assert_eq!(msgs, [&json!(["The organization must keep at least one active owner."])]);
+        }
+        // Deactivating the member revokes all of their sessions at once.
+        let (mia_access, mia_refresh) = tokens(&app, "acme", "mia@acme.test").await;
+        let (status, body) =
+            authed(&app, Method::PATCH, &user_url(mia.id), &owner, Some(json!({"is_active": false}))).await;
+        assert_eq!((status, body["is_active"].clone()), (StatusCode::OK, json!(false)));
+        let (status, _) = post(&app, "/api/v1/auth/jwt/refresh/", json!({"refresh": mia_refresh})).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED);
+        let (status, _) = authed(&app, Method::GET, "/api/v1/auth/users/me/", &mia_access, None).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED);
+        let (status, _) = status_json(
+            call(
+                &app,
+                Method::POST,
+                "/api/v1/auth/jwt/create/",
+                None,
+                Some(json!({"tenant_slug": "acme", "email": "mia@acme.test", "password": crate::helpers::PASSWORD})),
+            )
+            .await,
+        )
+        .await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED);
+        app.cleanup().await;
+    })
+    .await;
+}
