@@ -288,3 +288,37 @@ async fn settings_from_the_environment_drive_a_protected_router_end_to_end() {
         format!("{auth_url}/login?next=http%3A%2F%2Flocalhost%3A8001%2F%3Fa%3Db").as_str()
     );
 }
+
+#[tokio::test]
+async fn a_jwks_server_that_hangs_or_floods_is_cut_off() {
+    // Accepts connections and never answers: the fetch must give up after the timeout.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((socket, _)) = listener.accept().await {
+            held.push(socket);
+        }
+    });
+    let url = Url::parse(&format!("http://{addr}/jwks.json")).unwrap();
+    let quick = JwksOptions {
+        http_timeout: Duration::from_millis(300),
+        ..JwksOptions::default()
+    };
+    let err = Verifier::from_jwks_url_with(config(Algorithm::EdDSA), url, quick)
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("JWKS fetch"), "{err}");
+
+    // Answers with far more than any JWKS needs.
+    let jwks = Jwks::default();
+    *jwks.document.lock().unwrap() = (
+        StatusCode::OK,
+        format!("{{\"keys\": [], \"x\": \"{}\"}}", "a".repeat(400 * 1024)),
+    );
+    let url = start(&jwks).await;
+    let err = Verifier::from_jwks_url(config(Algorithm::EdDSA), url)
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("too large"), "{err}");
+}
