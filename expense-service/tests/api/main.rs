@@ -17,6 +17,7 @@ mod isolation;
 mod pages;
 mod postgres_rls;
 mod property;
+mod repo_scope;
 mod review;
 mod startup;
 mod validation;
