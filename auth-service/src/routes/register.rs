@@ -207,6 +207,10 @@ async fn submit(
     };
     match signup::sign_up(&state, input, &ctx).await? {
         SignUp::Created { user, tenant } => {
+            // As after POST /login: this browser's previous sign-in, if any, is replaced.
+            if let Some(old) = state.cookies.read_refresh(&meta.headers) {
+                state.sessions.revoke_by_token(&state.db, &old).await?;
+            }
             let session = state
                 .sessions
                 .start(&state.db, *user, *tenant, &ctx)

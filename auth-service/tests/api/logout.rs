@@ -219,3 +219,54 @@ async fn the_account_page_refreshes_inline_when_the_access_cookie_is_gone() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn signing_in_or_up_again_ends_this_browsers_previous_sign_in() {
+    on_each_backend(|b: Backend| async move {
+        let app = TestApp::spawn(b).await;
+        app.acme().await;
+        let first = app.login("acme", "ada@acme.test", PASSWORD, "/").await;
+        let first = find_cookie(&first, "refresh_token")
+            .unwrap()
+            .value()
+            .to_owned();
+        // A signed-in browser is sent on from GET /login; the token of any form will do.
+        let token = app.csrf_token("/register").await;
+        let second = app
+            .post_form(
+                "/login",
+                &[
+                    ("csrf_token", token.as_str()),
+                    ("tenant", "acme"),
+                    ("email", "ada@acme.test"),
+                    ("password", PASSWORD),
+                ],
+            )
+            .await;
+        let second = find_cookie(&second, "refresh_token")
+            .unwrap()
+            .value()
+            .to_owned();
+        let refresh = |token: String| {
+            let url = app.url("/refresh");
+            async move {
+                let res = plain_client()
+                    .get(url)
+                    .header("cookie", format!("refresh_token={token}"))
+                    .send()
+                    .await
+                    .unwrap();
+                location(&res)
+            }
+        };
+        assert_eq!(
+            refresh(first).await,
+            "/login",
+            "the replaced sign-in is over"
+        );
+        app.register("new@acme.test", "acme", "", "/").await;
+        assert_eq!(refresh(second).await, "/login");
+        app.cleanup().await;
+    })
+    .await;
+}
