@@ -135,6 +135,28 @@ async fn roles_limit_who_changes_whom_and_other_tenants_are_not_found() {
         .await;
         assert_eq!(status, StatusCode::FORBIDDEN);
         assert_eq!(body["detail"], "Only an owner can change an owner.");
+        // Without a token, or with a broken one: 401.
+        let res = call(
+            &app,
+            Method::PATCH,
+            &user_url(mia.id),
+            None,
+            Some(json!({"role": "member"})),
+        )
+        .await;
+        assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+        let (status, body) = authed(
+            &app,
+            Method::PATCH,
+            &user_url(mia.id),
+            "x.y.z",
+            Some(json!({"role": "member"})),
+        )
+        .await;
+        assert_eq!(
+            (status, body["code"].clone()),
+            (StatusCode::UNAUTHORIZED, json!("token_not_valid"))
+        );
         // A member manages nobody.
         let (status, _) = authed(
             &app,
