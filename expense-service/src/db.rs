@@ -83,12 +83,21 @@ fn sqlite_file_path(url: &str) -> Option<String> {
 }
 
 /// Runs pending migrations as the table owner, then (PostgreSQL) grants the application role
-/// exactly what it needs on the tenant tables.
+/// exactly what it needs on the tenant tables (and read access to the migration table, so
+/// that a start-up as the app role can see there is nothing to do).
+///
+/// When nothing is pending no DDL runs at all: a service restarted as the non-owner role
+/// (`MIGRATION_DATABASE_URL` left at its default) starts fine once an owner has migrated.
 ///
 /// # Errors
 /// The database error; a role name that is not a plain identifier.
 pub async fn migrate(owner: &DatabaseConnection, app_role: Option<&str>) -> Result<(), DbErr> {
-    Migrator::up(owner, None).await?;
+    let up_to_date = Migrator::get_pending_migrations_read_only(owner)
+        .await
+        .is_ok_and(|pending| pending.is_empty());
+    if !up_to_date {
+        Migrator::up(owner, None).await?;
+    }
     if owner.get_database_backend() != DbBackend::Postgres {
         return Ok(());
     }
@@ -98,7 +107,8 @@ pub async fn migrate(owner: &DatabaseConnection, app_role: Option<&str>) -> Resu
         owner
             .execute_unprepared(&format!(
                 "GRANT USAGE ON SCHEMA public TO {role}; \
-                 GRANT SELECT, INSERT, UPDATE, DELETE ON {tables} TO {role};"
+                 GRANT SELECT, INSERT, UPDATE, DELETE ON {tables} TO {role}; \
+                 GRANT SELECT ON seaql_migrations TO {role};"
             ))
             .await?;
     }

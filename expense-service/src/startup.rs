@@ -37,7 +37,10 @@ pub async fn migrate(settings: &Settings) -> anyhow::Result<()> {
         .context("cannot connect to the database to migrate (MIGRATION_DATABASE_URL)")?;
     db::migrate(&owner, settings.app_db_role.as_deref())
         .await
-        .context("migration failed")?;
+        .context(
+            "migration failed (migrations need the tables' owner: set MIGRATION_DATABASE_URL, \
+             or RUN_MIGRATIONS=false and run `expense-service migrate` as the owner)",
+        )?;
     owner
         .close()
         .await

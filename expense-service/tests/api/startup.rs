@@ -7,7 +7,10 @@ use expense_service::config::Settings;
 use expense_service::startup::Application;
 use shared_jwt::{Algorithm, KeySet, KeySource, SigningKey};
 
-use crate::helpers::settings_lookup;
+use crate::db_tests;
+use crate::helpers::{Backend, TestDb, settings_lookup};
+
+db_tests!(restarts_as_the_app_role_once_an_owner_migrated);
 
 const BIN: &str = env!("CARGO_BIN_EXE_expense-service");
 
@@ -128,4 +131,47 @@ fn bad_settings_name_the_variable() {
     let (ok, stderr, _dir) = run(&[], &[("JWT_ALGORITHM", "none")]);
     assert!(!ok);
     assert_one_line(&stderr, "JWT_ALGORITHM");
+}
+
+/// The deployment shape: a migrate job as the owner, then `serve` with only the app role's
+/// `DATABASE_URL` (migrations on by default): nothing is pending, so no DDL is attempted.
+async fn restarts_as_the_app_role_once_an_owner_migrated(backend: Backend) {
+    let test_db = TestDb::new(backend).await;
+    let owner = expense_service::db::connect(&test_db.owner_url, 1)
+        .await
+        .unwrap();
+    expense_service::db::migrate(&owner, test_db.app_role.as_deref())
+        .await
+        .unwrap();
+    owner.close().await.unwrap();
+    let vars = [
+        ("BIND", "127.0.0.1:0"),
+        ("DATABASE_URL", test_db.app_url.as_str()),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v.to_owned()))
+    .collect();
+    let mut settings = Settings::from_lookup(settings_lookup(vars)).unwrap();
+    assert!(settings.run_migrations);
+    let mut keys = KeySet::new();
+    keys.insert(
+        SigningKey::generate(Algorithm::EdDSA)
+            .unwrap()
+            .verifying_key(),
+    );
+    settings.auth.key_source = KeySource::Static(keys);
+    let app = Application::build(settings)
+        .await
+        .expect("starts as the app role");
+    let port = app.port();
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(app.run_until(async {
+        let _ = rx.await;
+    }));
+    let res = reqwest::get(format!("http://127.0.0.1:{port}/readyz"))
+        .await
+        .unwrap();
+    assert_eq!(res.status(), reqwest::StatusCode::OK);
+    tx.send(()).unwrap();
+    server.await.unwrap().unwrap();
 }
