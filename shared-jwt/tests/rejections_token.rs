@@ -299,7 +299,7 @@ fn random_input_never_verifies_and_never_panics() {
             // Parts of two valid tokens mixed.
             1 => {
                 let pick = |n: u64, a: &str, b: &str| {
-                    if n % 2 == 0 {
+                    if n.is_multiple_of(2) {
                         a.to_owned()
                     } else {
                         b.to_owned()
