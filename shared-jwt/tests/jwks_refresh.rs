@@ -128,12 +128,13 @@ async fn the_rate_limit_window_reopens_and_concurrent_callers_share_one_fetch() 
     let jwks = Jwks::default();
     jwks.publish(&[&a]);
     let url = start(&jwks).await;
-    let interval = Duration::from_millis(300);
+    // Long enough that a slow CI machine cannot let it lapse between the asserts below.
+    let interval = Duration::from_secs(2);
     let v = Verifier::from_jwks_url_with(config(Algorithm::EdDSA), url, options(interval))
         .await
         .unwrap();
     jwks.publish(&[&a, &b]);
-    tokio::time::sleep(interval * 2).await;
+    tokio::time::sleep(interval + Duration::from_millis(200)).await;
     let b_token = token(&b);
     let mut tasks = Vec::new();
     for _ in 0..20 {

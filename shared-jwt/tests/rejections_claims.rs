@@ -56,12 +56,12 @@ fn expiry_is_checked_at_lookup_time_by_the_cache() {
     let soon = hand_signed(
         &key,
         &header("HS512", key.kid()),
-        &with(claims_json(), "exp", json!(now())),
+        &with(claims_json(), "exp", json!(now() + 1)),
     );
     assert!(v.verify(&soon).is_ok());
     assert_eq!(v.cached_tokens(), 1);
     // Let `exp` pass (the test asserts the outcome, not a duration).
-    std::thread::sleep(Duration::from_millis(1100));
+    std::thread::sleep(Duration::from_millis(2100));
     assert_eq!(v.verify(&soon).unwrap_err(), VerifyError::Expired);
 }
 

@@ -176,3 +176,26 @@ async fn extractors_without_the_layer_fail_closed_not_500() {
         .unwrap();
     assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
 }
+
+#[tokio::test]
+async fn the_login_redirect_keeps_the_full_path_when_the_layer_sits_in_a_nested_router() {
+    let key = shared_jwt::SigningKey::generate(shared_jwt::Algorithm::EdDSA).unwrap();
+    let ctx = context(&key, None, "https://expenses.example.com");
+    let inner = Router::new()
+        .route("/reports", get(home))
+        .layer(shared_jwt::AuthLayer::new(ctx));
+    let app = Router::new().nest("/app", inner);
+    let res = app
+        .oneshot(
+            Request::get("/app/reports?y=2026")
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    assert_eq!(
+        res.headers()[header::LOCATION],
+        "https://auth.example.com/login?next=https%3A%2F%2Fexpenses.example.com%2Fapp%2Freports%3Fy%3D2026"
+    );
+}
