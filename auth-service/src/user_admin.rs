@@ -193,14 +193,28 @@ pub async fn update_user(
         .await?
         .ok_or(AdminError::NotFound)?;
     let current: Role = target.role.parse().unwrap_or(Role::Viewer);
-    if let Actor::User { role, .. } = actor
-        && role != Role::Owner
+    if let Actor::User {
+        user_id: actor_id, ..
+    } = actor
     {
-        if current == Role::Owner {
-            return Err(AdminError::Forbidden("Only an owner can change an owner."));
+        // The caller's role as of now, under the lock: a concurrent demotion counts.
+        let role = user::Entity::find_by_id(actor_id)
+            .filter(user::Column::TenantId.eq(tenant_id))
+            .filter(user::Column::IsActive.eq(true))
+            .one(&txn)
+            .await?
+            .and_then(|a| a.role.parse::<Role>().ok())
+            .unwrap_or(Role::Viewer);
+        if !role.at_least(Role::Admin) {
+            return Err(AdminError::Forbidden(NO_PERMISSION));
         }
-        if change.role == Some(Role::Owner) {
-            return Err(AdminError::Forbidden("Only an owner can make owners."));
+        if role != Role::Owner {
+            if current == Role::Owner {
+                return Err(AdminError::Forbidden("Only an owner can change an owner."));
+            }
+            if change.role == Some(Role::Owner) {
+                return Err(AdminError::Forbidden("Only an owner can make owners."));
+            }
         }
     }
     let new_role = change.role.unwrap_or(current);

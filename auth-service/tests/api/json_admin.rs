@@ -258,3 +258,63 @@ async fn the_last_owner_stays_and_deactivation_ends_every_session() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn two_owners_demoting_each_other_at_once_leave_one_owner() {
+    on_each_backend(|b: Backend| async move {
+        let app = TestApp::spawn(b).await;
+        let acme = app.tenant("acme", SignupPolicy::Open, 10).await;
+        let olivia = app.user(&acme, "olivia@acme.test", Role::Owner).await;
+        let oscar = app.user(&acme, "oscar@acme.test", Role::Owner).await;
+        let (t_olivia, _) = tokens(&app, "acme", "olivia@acme.test").await;
+        let (t_oscar, _) = tokens(&app, "acme", "oscar@acme.test").await;
+        let demote = json!({"role": "member"});
+        let (url_oscar, url_olivia) = (user_url(oscar.id), user_url(olivia.id));
+        let (a, b) = tokio::join!(
+            authed(
+                &app,
+                Method::PATCH,
+                &url_oscar,
+                &t_olivia,
+                Some(demote.clone())
+            ),
+            authed(
+                &app,
+                Method::PATCH,
+                &url_olivia,
+                &t_oscar,
+                Some(demote.clone())
+            ),
+        );
+        // Exactly one wins; the other is refused as the last owner (400) or, when it
+        // started after the first finished, as no longer an owner (403).
+        let mut statuses = [a.0, b.0];
+        statuses.sort();
+        assert_eq!(statuses[0], StatusCode::OK, "{a:?} {b:?}");
+        assert!(
+            [StatusCode::BAD_REQUEST, StatusCode::FORBIDDEN].contains(&statuses[1]),
+            "{a:?} {b:?}"
+        );
+        let (_, page) = authed(
+            &app,
+            Method::GET,
+            USERS,
+            if a.0 == StatusCode::OK {
+                &t_olivia
+            } else {
+                &t_oscar
+            },
+            None,
+        )
+        .await;
+        let owners = page["results"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|u| u["role"] == "owner")
+            .count();
+        assert_eq!(owners, 1);
+        app.cleanup().await;
+    })
+    .await;
+}
