@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use auth_migration::{Migrator, MigratorTrait as _};
-use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection};
+use sea_orm::{ConnectOptions, Database, DatabaseConnection};
 use secrecy::{ExposeSecret, SecretSlice};
 use shared_jwt::{CookieSettings, Signer, Verifier, VerifierConfig};
 use tokio::net::TcpListener;
@@ -65,15 +65,20 @@ pub async fn connect_database(settings: &Settings) -> anyhow::Result<DatabaseCon
         .sqlx_logging(false)
         .connect_timeout(Duration::from_secs(10))
         .acquire_timeout(Duration::from_secs(10));
+    if is_sqlite {
+        // WAL: readers do not block the writer. NORMAL sync is durable against
+        // corruption in WAL mode and avoids an fsync per commit. Writers queue for up to
+        // 5 s instead of failing with "database is locked".
+        options.map_sqlx_sqlite_opts(|o| {
+            o.journal_mode(sea_orm::sqlx::sqlite::SqliteJournalMode::Wal)
+                .synchronous(sea_orm::sqlx::sqlite::SqliteSynchronous::Normal)
+                .busy_timeout(Duration::from_secs(5))
+                .foreign_keys(true)
+        });
+    }
     let db = Database::connect(options)
         .await
         .context("DATABASE_URL: cannot connect to the database")?;
-    if is_sqlite {
-        // Readers do not block the writer; several requests share the file.
-        db.execute_unprepared("PRAGMA journal_mode=WAL")
-            .await
-            .context("enabling WAL")?;
-    }
     Ok(db)
 }
 
