@@ -125,3 +125,74 @@ impl AuthContext {
         valid.then(|| slug.to_owned())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::keys::{Algorithm, SigningKey};
+    use crate::verifier::VerifierConfig;
+    use std::time::Duration;
+
+    fn ctx(public_url: &str, tenant_domain: Option<&str>) -> AuthContext {
+        let key = SigningKey::generate(Algorithm::EdDSA).unwrap();
+        AuthContext {
+            verifier: Verifier::new(
+                VerifierConfig::new(Algorithm::EdDSA, "i", "a"),
+                [key.verifying_key()].into_iter().collect(),
+            )
+            .unwrap(),
+            cookies: CookieSettings {
+                secure: true,
+                domain: None,
+                access_ttl: Duration::from_secs(1),
+                refresh_ttl: Duration::from_secs(1),
+            },
+            auth_url: Url::parse("https://auth.example.com/sso/").unwrap(),
+            public_url: Url::parse(public_url).unwrap(),
+            tenant_host_domain: tenant_domain.map(str::to_owned),
+            csrf: Csrf::random(),
+        }
+    }
+
+    #[test]
+    fn tenant_slugs_come_only_from_one_valid_label_below_the_domain() {
+        let c = ctx("https://example.com", Some("example.com"));
+        let slug = |h: &str| c.tenant_from_host(Some(h));
+        assert_eq!(slug("acme.example.com").as_deref(), Some("acme"));
+        assert_eq!(slug("ACME.example.com:8443").as_deref(), Some("acme"));
+        assert_eq!(slug("acme.example.com.").as_deref(), Some("acme"));
+        for bad in [
+            "example.com",
+            "a.b.example.com",
+            "acmeexample.com",
+            "acme.example.org",
+            "-a.example.com",
+            "a_b.example.com",
+            "[::1]:80",
+            "acme.example.com:x",
+            "",
+        ] {
+            assert_eq!(slug(bad), None, "{bad}");
+        }
+        assert_eq!(
+            ctx("https://example.com", None).tenant_from_host(Some("acme.example.com")),
+            None
+        );
+    }
+
+    #[test]
+    fn login_urls_keep_the_auth_base_path_and_encode_next() {
+        let c = ctx("http://localhost:8001/app/", Some("example.com"));
+        assert_eq!(
+            c.login_url("/x?a=1&b=é"),
+            "https://auth.example.com/sso/login?next=http%3A%2F%2Flocalhost%3A8001%2Fapp%2Fx%3Fa%3D1%26b%3D%C3%A9"
+        );
+        assert_eq!(
+            c.login_url_for(Some("acme"), "/"),
+            "https://auth.example.com/sso/login?next=http%3A%2F%2Facme.example.com%3A8001%2Fapp%2F"
+        );
+        assert_eq!(c.login_url("not-a-path"), c.login_url("/"));
+        assert_eq!(c.origin_for(None), "http://localhost:8001");
+        assert_eq!(c.origin_for(Some("acme")), "http://acme.example.com:8001");
+    }
+}
