@@ -47,7 +47,7 @@ pub struct VerifierConfig {
 }
 
 impl VerifierConfig {
-    /// A config with no leeway beyond 30 s and the default cache.
+    /// A config with a 30 s leeway and the default cache (10 000 tokens).
     pub fn new(
         algorithm: Algorithm,
         issuer: impl Into<String>,
