@@ -128,6 +128,9 @@ fn bad_settings_name_the_variable() {
     let (ok, stderr, _dir) = run(&[], &[("JWT_ALGORITHM", "none")]);
     assert!(!ok);
     assert_one_line(&stderr, "JWT_ALGORITHM");
+    let (ok, stderr, _dir) = run(&[], &[("JWKS_URL", "not a url")]);
+    assert!(!ok);
+    assert_one_line(&stderr, "JWKS_URL");
 }
 
 /// The deployment shape: a migrate job as the owner, then `serve` with only the app role's
