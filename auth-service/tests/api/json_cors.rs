@@ -95,3 +95,45 @@ async fn sibling_subdomains_and_listed_origins_may_call_with_credentials() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn a_sibling_spa_may_patch_with_the_cookie_and_other_sites_may_not() {
+    on_each_backend(|b: Backend| async move {
+        let app = TestApp::spawn_with(b, |s| {
+            s.cookie_domain = Some("example.test".to_owned());
+        })
+        .await;
+        app.acme().await;
+        let (access, _) = crate::json_helpers::tokens(&app, "acme", "ada@acme.test").await;
+        let patch = |origin: &'static str, fetch_site: &'static str| {
+            plain_client()
+                .patch(app.url("/api/v1/auth/users/me/"))
+                .header("cookie", format!("access_token={access}"))
+                .header("content-type", "application/json")
+                .header("origin", origin)
+                .header("sec-fetch-site", fetch_site)
+                .body(r#"{"last_name": "Byron"}"#)
+                .send()
+        };
+        let res = patch("http://app.example.test:5173", "same-site")
+            .await
+            .unwrap();
+        assert_eq!(res.status(), StatusCode::OK);
+        assert_eq!(
+            header(&res, "access-control-allow-origin").as_deref(),
+            Some("http://app.example.test:5173")
+        );
+        for (origin, site) in [
+            ("https://evil.test", "cross-site"),
+            ("https://evil.test", "same-site"),
+            ("http://app.example.test:5173", "cross-site"),
+        ] {
+            let res = patch(origin, site).await.unwrap();
+            assert_eq!(res.status(), StatusCode::FORBIDDEN, "{origin} {site}");
+            let body: serde_json::Value = res.json().await.unwrap();
+            assert!(body["detail"].as_str().unwrap().starts_with("CSRF Failed"));
+        }
+        app.cleanup().await;
+    })
+    .await;
+}
