@@ -1,0 +1,71 @@
+//! Unit tests of the settings parser.
+use super::*;
+use secrecy::ExposeSecret;
+use std::collections::HashMap;
+
+fn lookup(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
+    let map: HashMap<String, String> = pairs
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+        .collect();
+    move |k| map.get(k).cloned()
+}
+
+#[test]
+fn defaults_follow_the_contract() {
+    let s = Settings::from_lookup(lookup(&[])).unwrap();
+    assert_eq!(s.bind.to_string(), "127.0.0.1:8000");
+    assert_eq!(s.public_origin(), "http://localhost:8000");
+    assert!(!s.cookie_secure);
+    assert_eq!(s.jwt_algorithm, JwtAlgorithm::EdDSA);
+    assert_eq!(s.jwt_issuer, "http://localhost:8000");
+    assert_eq!(s.jwt_audience, "localhost");
+    assert_eq!(s.access_token_ttl, Duration::from_secs(300));
+    assert_eq!(s.refresh_token_ttl, Duration::from_secs(7 * 86400));
+    assert_eq!(
+        s.database_url.expose_secret(),
+        "sqlite://data/auth.db?mode=rwc"
+    );
+    assert_eq!(
+        s.jwt_private_key_file,
+        PathBuf::from("data/jwt-signing-key.pem")
+    );
+}
+
+#[test]
+fn https_public_url_makes_cookies_secure_and_domain_is_audience() {
+    let s = Settings::from_lookup(lookup(&[
+        ("PUBLIC_URL", "https://auth.example.test"),
+        ("COOKIE_DOMAIN", "Example.Test"),
+    ]))
+    .unwrap();
+    assert!(s.cookie_secure);
+    assert_eq!(s.cookie_domain.as_deref(), Some("example.test"));
+    assert_eq!(s.jwt_audience, "example.test");
+}
+
+#[test]
+fn errors_name_the_variable_and_never_the_secret() {
+    let cases: &[(&str, &str)] = &[
+        ("BIND", "nope"),
+        ("PUBLIC_URL", "ftp://x"),
+        ("COOKIE_SECURE", "maybe"),
+        ("JWT_ALGORITHM", "RS256"),
+        ("ACCESS_TOKEN_TTL", "soon"),
+        ("REFRESH_TOKEN_TTL", "0s"),
+        ("TRUSTED_PROXIES", "10.0.0.0/99"),
+        ("COOKIE_DOMAIN", "exa mple.com"),
+        ("LOG_FORMAT", "xml"),
+        ("DATABASE_URL", "mysql://x"),
+    ];
+    for (var, value) in cases {
+        let err = Settings::from_lookup(lookup(&[(var, value)])).unwrap_err();
+        assert_eq!(err.variable, *var);
+        assert!(err.to_string().contains(var));
+    }
+    let err = Settings::from_lookup(lookup(&[("JWT_SECRET", "short-secret-value")])).unwrap_err();
+    assert_eq!(err.variable, "JWT_SECRET");
+    assert!(!err.to_string().contains("short-secret-value"));
+    let err = Settings::from_lookup(lookup(&[("JWT_ALGORITHM", "HS512")])).unwrap_err();
+    assert_eq!(err.variable, "JWT_SECRET");
+}
