@@ -109,14 +109,9 @@ impl TestApp {
     }
 
     /// Drops the PostgreSQL database (best effort).
-    pub async fn cleanup(self) {
-        if let Some((admin, name)) = self.pg {
-            drop(self.state);
-            if let Ok(conn) = Database::connect(&admin).await {
-                let _ = conn
-                    .execute_unprepared(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"))
-                    .await;
-            }
+    pub async fn cleanup(mut self) {
+        if let Some((admin, name)) = self.pg.take() {
+            drop_database(&admin, &name).await;
         }
     }
 
@@ -239,6 +234,32 @@ impl TestApp {
             .count(&self.state.db)
             .await
             .unwrap()
+    }
+}
+
+async fn drop_database(admin: &str, name: &str) {
+    if let Ok(conn) = Database::connect(admin).await {
+        let _ = conn
+            .execute_unprepared(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"))
+            .await;
+    }
+}
+
+impl Drop for TestApp {
+    /// A test that panicked never reached `cleanup`: drop its database anyway, from a
+    /// thread of its own (no async in `Drop`, and the test's runtime may be unwinding).
+    fn drop(&mut self) {
+        if let Some((admin, name)) = self.pg.take() {
+            let _ = std::thread::spawn(move || {
+                if let Ok(rt) = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                {
+                    rt.block_on(drop_database(&admin, &name));
+                }
+            })
+            .join();
+        }
     }
 }
 
