@@ -296,3 +296,44 @@ async fn sign_in_rehashes_a_hash_made_with_old_parameters() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn the_audit_log_records_who_and_where_but_never_a_secret() {
+    use auth_service::entities::auth_event;
+    use sea_orm::EntityTrait;
+    on_each_backend(|b: Backend| async move {
+        let app = TestApp::spawn(b).await;
+        app.acme().await;
+        app.login("acme", "ada@acme.test", "hunter2-wrong-guess", "/")
+            .await;
+        let ok = app.login("acme", "ada@acme.test", PASSWORD, "/").await;
+        let refresh = find_cookie(&ok, "refresh_token")
+            .unwrap()
+            .value()
+            .to_owned();
+        let access = find_cookie(&ok, "access_token").unwrap().value().to_owned();
+        let events = auth_event::Entity::find().all(&app.state.db).await.unwrap();
+        let kinds: Vec<&str> = events.iter().map(|e| e.kind.as_str()).collect();
+        assert!(
+            kinds.contains(&"login_failure") && kinds.contains(&"login_success"),
+            "{kinds:?}"
+        );
+        for e in &events {
+            assert_eq!(e.ip.as_deref(), Some("127.0.0.1"));
+            let all = format!("{e:?}");
+            for secret in [
+                "hunter2-wrong-guess",
+                PASSWORD,
+                refresh.as_str(),
+                access.as_str(),
+            ] {
+                assert!(!all.contains(secret), "{all}");
+            }
+        }
+        let failure = events.iter().find(|e| e.kind == "login_failure").unwrap();
+        assert_eq!(failure.detail.as_deref(), Some("wrong password"));
+        assert!(failure.user_id.is_some() && failure.tenant_id.is_some());
+        app.cleanup().await;
+    })
+    .await;
+}
