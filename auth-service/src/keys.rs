@@ -11,6 +11,10 @@
 //!   `keys rotate` command) moves the current public key there with an expiry and writes
 //!   a new private key.
 //! - HS512: the key is `JWT_SECRET`; nothing is published and nothing is stored.
+//!
+//! Without `SESSION_SECRET`, the session secret (CSRF cookie, refresh successors) is
+//! derived from the current key's material ([`KeyStore::derive_secret`]), so replicas
+//! that share the key agree without another setting or a writable data directory.
 
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
@@ -18,7 +22,7 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use chrono::{DateTime, Utc};
-use secrecy::ExposeSecret;
+use secrecy::{ExposeSecret, SecretSlice};
 use serde::{Deserialize, Serialize};
 use shared_jwt::{Algorithm, KeySet, SigningKey, VerifyingKey};
 
@@ -38,6 +42,9 @@ pub struct PreviousKey {
 pub struct KeyStore {
     current: SigningKey,
     previous: Vec<PreviousKey>,
+    /// SHA-256 of the current key's material (PEM text or HS512 secret), for
+    /// [`KeyStore::derive_secret`].
+    seed: SecretSlice<u8>,
 }
 
 impl std::fmt::Debug for KeyStore {
@@ -125,12 +132,16 @@ impl KeyStore {
             return Ok(Self {
                 current,
                 previous: Vec::new(),
+                seed: seed_of(secret.expose_secret().as_bytes()),
             });
         }
         let path = &settings.jwt_private_key_file;
-        let current = match std::fs::read_to_string(path) {
-            Ok(pem) => SigningKey::from_pkcs8_pem(&pem, alg)
-                .map_err(|e| anyhow::anyhow!("JWT_PRIVATE_KEY_FILE {}: {e}", path.display()))?,
+        let (current, pem) = match std::fs::read_to_string(path) {
+            Ok(pem) => (
+                SigningKey::from_pkcs8_pem(&pem, alg)
+                    .map_err(|e| anyhow::anyhow!("JWT_PRIVATE_KEY_FILE {}: {e}", path.display()))?,
+                pem,
+            ),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound && is_default_key_path(settings) => {
                 let key = SigningKey::generate(alg)
                     .map_err(|e| anyhow::anyhow!("generating a key: {e}"))?;
@@ -140,14 +151,30 @@ impl KeyStore {
                 write_private_file(path, pem.as_bytes())
                     .with_context(|| format!("writing the development key {}", path.display()))?;
                 tracing::info!(path = %path.display(), kid = key.kid(), "generated a development signing key");
-                key
+                (key, pem)
             }
             Err(e) => {
                 return Err(e).with_context(|| format!("JWT_PRIVATE_KEY_FILE {}", path.display()));
             }
         };
         let previous = load_previous(&previous_keys_path(settings), alg)?;
-        Ok(Self { current, previous })
+        Ok(Self {
+            current,
+            previous,
+            seed: seed_of(pem.trim().as_bytes()),
+        })
+    }
+
+    /// A 32-byte secret for `purpose`, derived from the signing key's material with
+    /// HMAC-SHA256 under a purpose label: every instance that shares the key derives the
+    /// same value, no file is written, and nothing about the key can be learnt from it.
+    /// It changes when the key is rotated.
+    #[must_use]
+    pub fn derive_secret(&self, purpose: &str) -> [u8; 32] {
+        crate::crypto::hmac_sha256(
+            self.seed.expose_secret(),
+            &[b"auth-service derived secret", purpose.as_bytes()],
+        )
     }
 
     /// The key that signs new tokens.
@@ -221,6 +248,11 @@ impl KeyStore {
     }
 }
 
+fn seed_of(material: &[u8]) -> SecretSlice<u8> {
+    use sha2::Digest as _;
+    SecretSlice::from(sha2::Sha256::digest(material).to_vec())
+}
+
 fn is_default_key_path(settings: &Settings) -> bool {
     settings.jwt_private_key_file == settings.data_dir.join("jwt-signing-key.pem")
 }
@@ -275,6 +307,18 @@ mod tests {
                 .mode();
             assert_eq!(mode & 0o777, 0o600);
         }
+    }
+
+    #[test]
+    fn derived_secrets_are_stable_per_key_and_differ_by_purpose_and_key() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = settings(dir.path());
+        let a = KeyStore::load(&s).unwrap();
+        let b = KeyStore::load(&s).unwrap();
+        assert_eq!(a.derive_secret("session"), b.derive_secret("session"));
+        assert_ne!(a.derive_secret("session"), a.derive_secret("other"));
+        let rotated = KeyStore::rotate(&s, Duration::from_secs(60)).unwrap();
+        assert_ne!(a.derive_secret("session"), rotated.derive_secret("session"));
     }
 
     #[test]

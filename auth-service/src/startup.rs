@@ -94,31 +94,14 @@ pub async fn migrate(settings: &Settings) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// `SESSION_SECRET`, else the secret kept in `{DATA_DIR}/session-secret.key`, created
-/// (random, mode 0600) on first start. Several instances must share it.
-///
-/// # Errors
-/// The file cannot be read or written.
-pub fn load_session_secret(settings: &Settings) -> anyhow::Result<SecretSlice<u8>> {
-    if let Some(s) = &settings.session_secret {
-        return Ok(SecretSlice::from(s.expose_secret().as_bytes().to_vec()));
-    }
-    let path = settings.data_dir.join("session-secret.key");
-    match std::fs::read_to_string(&path) {
-        Ok(text) => {
-            let bytes = hex::decode(text.trim())
-                .with_context(|| format!("{} is not hex", path.display()))?;
-            anyhow::ensure!(bytes.len() >= 32, "{} is too short", path.display());
-            Ok(SecretSlice::from(bytes))
-        }
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            let mut bytes = vec![0u8; 32];
-            crate::crypto::fill_random(&mut bytes);
-            keys::write_private_file(&path, hex::encode(&bytes).as_bytes())
-                .with_context(|| format!("writing {}", path.display()))?;
-            Ok(SecretSlice::from(bytes))
-        }
-        Err(e) => Err(e).with_context(|| format!("reading {}", path.display())),
+/// `SESSION_SECRET`, else a secret derived from the signing key's material (the same
+/// on every instance sharing the key; it changes when the key is rotated, which only
+/// makes open forms ask to be sent again).
+#[must_use]
+pub fn session_secret(settings: &Settings, keys: &KeyStore) -> SecretSlice<u8> {
+    match &settings.session_secret {
+        Some(s) => SecretSlice::from(s.expose_secret().as_bytes().to_vec()),
+        None => SecretSlice::from(keys.derive_secret("session").to_vec()),
     }
 }
 
@@ -134,7 +117,7 @@ impl Application {
             .await
             .context("running migrations")?;
         let keys = KeyStore::load(&settings)?;
-        let secret = load_session_secret(&settings)?;
+        let secret = session_secret(&settings, &keys);
         let algorithm = keys::algorithm(settings.jwt_algorithm);
         let signer = Signer::new(
             keys.signing_key().clone(),

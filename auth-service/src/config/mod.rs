@@ -111,7 +111,7 @@ pub struct Settings {
     /// `DATA_DIR`: where the SQLite file, the development key and the session secret live.
     pub data_dir: PathBuf,
     /// `SESSION_SECRET`: key of the CSRF cookie and the refresh-successor HMAC (at least
-    /// 32 bytes); default a random secret kept in `{DATA_DIR}/session-secret.key`.
+    /// 32 bytes); default a secret derived from the JWT signing key (see `keys`).
     pub session_secret: Option<SecretString>,
     /// `REQUEST_TIMEOUT`; default 30 s.
     pub request_timeout: Duration,

@@ -4,6 +4,8 @@
 use std::time::Duration;
 
 use auth_service::keys::KeyStore;
+use auth_service::tenants::SignupPolicy;
+use shared_jwt::Role;
 
 use crate::helpers::{Backend, PASSWORD, TestApp, find_cookie, on_each_backend, plain_client};
 
@@ -74,7 +76,10 @@ async fn first_start_creates_the_data_files_and_the_jwks_keeps_previous_keys() {
     let data = dir.path().join("nested/data");
     assert!(data.join("auth.db").exists());
     assert!(data.join("jwt-signing-key.pem").exists());
-    assert!(data.join("session-secret.key").exists());
+    assert!(
+        !data.join("session-secret.key").exists(),
+        "no secret file: it is derived"
+    );
     let first_kid = app.state().signer.kid().to_owned();
     drop(app);
 
@@ -186,4 +191,87 @@ async fn es256_signs_and_publishes_a_p256_key() {
         app.cleanup().await;
     })
     .await;
+}
+
+#[tokio::test]
+async fn two_instances_sharing_the_key_and_database_agree_without_a_session_secret() {
+    let dir = tempfile::tempdir().unwrap();
+    let base = |name: &str| {
+        let mut s = auth_service::Settings::from_lookup(|_| None).unwrap();
+        s.bind = "127.0.0.1:0".parse().unwrap();
+        s.data_dir = dir.path().join(name);
+        s.jwt_private_key_file = s.data_dir.join("jwt-signing-key.pem");
+        s.database_url = format!("sqlite://{}/a/auth.db?mode=rwc", dir.path().display()).into();
+        s
+    };
+    let a = auth_service::Application::build(base("a")).await.unwrap();
+    let mut settings_b = base("b");
+    settings_b.jwt_private_key_file = dir.path().join("a/jwt-signing-key.pem");
+    let b = auth_service::Application::build(settings_b).await.unwrap();
+    let (url_a, url_b) = (
+        format!("http://127.0.0.1:{}", a.port()),
+        format!("http://127.0.0.1:{}", b.port()),
+    );
+    let t =
+        auth_service::tenants::create_tenant(&a.state().db, "Acme", "acme", SignupPolicy::Open, 5)
+            .await
+            .unwrap();
+    auth_service::users::create_user(
+        &a.state().db,
+        t.id,
+        "ada@acme.test",
+        PASSWORD,
+        "Ada",
+        "L",
+        Role::Member,
+    )
+    .await
+    .unwrap();
+    tokio::spawn(a.run_until_stopped());
+    tokio::spawn(b.run_until_stopped());
+
+    // Cookies ignore ports: the pre-session cookie from A reaches B, and B accepts it.
+    let browser = crate::helpers::browser();
+    let body = browser
+        .get(format!("{url_a}/login"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let token = crate::helpers::csrf_from(&body);
+    let res = browser
+        .post(format!("{url_b}/login"))
+        .form(&[
+            ("csrf_token", token.as_str()),
+            ("tenant", "acme"),
+            ("email", "ada@acme.test"),
+            ("password", PASSWORD),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 303);
+    let first = find_cookie(&res, "refresh_token")
+        .unwrap()
+        .value()
+        .to_owned();
+
+    // Parallel tabs on two instances get the same successor.
+    let refresh = |base: String, token: String| async move {
+        let res = plain_client()
+            .get(format!("{base}/refresh"))
+            .header("cookie", format!("refresh_token={token}"))
+            .send()
+            .await
+            .unwrap();
+        find_cookie(&res, "refresh_token")
+            .unwrap()
+            .value()
+            .to_owned()
+    };
+    let from_a = refresh(url_a, first.clone()).await;
+    let from_b = refresh(url_b, first).await;
+    assert_eq!(from_a, from_b);
 }
