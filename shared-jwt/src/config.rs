@@ -254,7 +254,11 @@ fn base_url(variable: &'static str, value: &str) -> Result<Url, ConfigError> {
     Ok(url)
 }
 
-fn parse_domain(value: &str) -> Result<String, ConfigError> {
+/// `COOKIE_DOMAIN` as both sides of the cookie must read it: a bare lowercase DNS name
+/// (a leading dot is dropped, as browsers do); `None` when it is not one. auth-service sets
+/// the cookie with it and siblings check tenant hosts against it, so they share this rule.
+#[must_use]
+pub fn parse_cookie_domain(value: &str) -> Option<String> {
     let domain = value.trim_start_matches('.').to_ascii_lowercase();
     let ok = !domain.is_empty()
         && domain.len() <= 253
@@ -267,14 +271,12 @@ fn parse_domain(value: &str) -> Result<String, ConfigError> {
                 && !label.starts_with('-')
                 && !label.ends_with('-')
         });
-    if ok {
-        Ok(domain)
-    } else {
-        Err(ConfigError::new(
-            "COOKIE_DOMAIN",
-            format!("{value:?} is not a domain name"),
-        ))
-    }
+    ok.then_some(domain)
+}
+
+fn parse_domain(value: &str) -> Result<String, ConfigError> {
+    parse_cookie_domain(value)
+        .ok_or_else(|| ConfigError::new("COOKIE_DOMAIN", format!("{value:?} is not a domain name")))
 }
 
 fn parse_bool(variable: &'static str, value: &str) -> Result<bool, ConfigError> {

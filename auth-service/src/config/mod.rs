@@ -330,25 +330,11 @@ fn parse_base_url(value: &str) -> Result<Url, String> {
     Ok(url)
 }
 
-/// A bare lowercase DNS name (a leading dot is dropped, as browsers do).
+/// A bare lowercase DNS name: shared-jwt's rule, so that the cookie's setter and its
+/// verifiers agree on what `COOKIE_DOMAIN` means.
 fn parse_cookie_domain(value: &str) -> Result<String, String> {
-    let domain = value.trim_start_matches('.').to_ascii_lowercase();
-    let valid = !domain.is_empty()
-        && domain.len() <= 253
-        && domain.split('.').all(|label| {
-            !label.is_empty()
-                && label.len() <= 63
-                && label
-                    .bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || b == b'-')
-                && !label.starts_with('-')
-                && !label.ends_with('-')
-        });
-    if valid {
-        Ok(domain)
-    } else {
-        Err("expected a domain name such as example.com".to_owned())
-    }
+    shared_jwt::config::parse_cookie_domain(value)
+        .ok_or_else(|| "expected a domain name such as example.com".to_owned())
 }
 
 #[cfg(test)]

@@ -13,7 +13,7 @@ use fantoccini::{Client, ClientBuilder, Locator};
 use hyper_util::client::legacy::connect::HttpConnector;
 use serde_json::json;
 
-use crate::support::{self, DOMAIN, EMAIL, PASSWORD, Ports, TENANT};
+use crate::support::{self, DOMAIN, Ports, TENANT};
 
 const CHROMIUM: &str = "/usr/bin/chromium";
 const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
@@ -141,10 +141,12 @@ impl Browser {
     }
 
     /// Signs in on the auth host's form (the organization may be pre-filled).
+    /// With the demo owner's sign-in as `auth-service demo` prints it.
     async fn sign_in(&self) {
+        let (email, password) = support::demo_owner();
         self.fill("input[name=tenant]", TENANT).await;
-        self.fill("input[name=email]", EMAIL).await;
-        self.fill("input[name=password]", PASSWORD).await;
+        self.fill("input[name=email]", &email).await;
+        self.fill("input[name=password]", &password).await;
         self.submit("form[action='/login'] button[type=submit]")
             .await;
     }

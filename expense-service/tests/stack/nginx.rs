@@ -9,7 +9,7 @@ use std::time::Duration;
 use reqwest::StatusCode;
 use reqwest::header::{LOCATION, SET_COOKIE};
 
-use crate::support::{self, DOMAIN, EMAIL, PASSWORD, Ports, TENANT};
+use crate::support::{self, DOMAIN, Ports, TENANT};
 
 struct Nginx(Child);
 
@@ -168,6 +168,7 @@ async fn sign_in_through_nginx_and_reach_the_tenant_host() {
     assert_eq!(page.status(), StatusCode::OK);
     let html = page.text().await.expect("html");
     let csrf = support::hidden_value(&html, "csrf_token").expect("csrf token in the form");
+    let (email, password) = support::demo_owner();
     let resp = client
         .post(format!("{}/login", stack.auth_url()))
         .header("Origin", stack.auth_url())
@@ -177,8 +178,8 @@ async fn sign_in_through_nginx_and_reach_the_tenant_host() {
             ("csrf_token", csrf.as_str()),
             ("next", home.as_str()),
             ("tenant", TENANT),
-            ("email", EMAIL),
-            ("password", PASSWORD),
+            ("email", email.as_str()),
+            ("password", password.as_str()),
         ])
         .send()
         .await

@@ -6,17 +6,30 @@ use std::collections::HashMap;
 use std::net::TcpListener as StdListener;
 use std::path::PathBuf;
 
-use shared_jwt::Role;
 use tempfile::TempDir;
 
 /// The parent domain every test host lives under.
 pub const DOMAIN: &str = "example.test";
-/// The demo tenant.
-pub const TENANT: &str = "acme";
-/// Its owner's sign-in.
-pub const EMAIL: &str = "olivia@acme.test";
-/// A password that passes the policy.
-pub const PASSWORD: &str = "plum-orbit-cascade-41";
+/// The demo tenant (`auth-service demo`).
+pub const TENANT: &str = auth_service::demo::TENANT_SLUG;
+
+/// The owner's e-mail and password exactly as `auth-service demo` prints them (the line
+/// `  owner   owner@acme.test / <password>`), so the browser test proves the printed
+/// sign-in works.
+pub fn demo_owner() -> (String, String) {
+    let lines = auth_service::demo::lines();
+    let line = lines
+        .iter()
+        .find(|l| l.trim_start().starts_with("owner "))
+        .expect("demo prints an owner line");
+    let (email, password) = line
+        .trim()
+        .trim_start_matches("owner")
+        .trim()
+        .split_once(" / ")
+        .expect("`email / password`");
+    (email.to_owned(), password.to_owned())
+}
 
 /// How the two services are reached from the outside.
 #[derive(Clone, Copy, Debug)]
@@ -71,8 +84,8 @@ pub fn free_port() -> u16 {
         .expect("a free port")
 }
 
-/// Starts both services (SQLite files in a temp dir) and seeds [`TENANT`] with an owner
-/// ([`EMAIL`]/[`PASSWORD`]). `extra_auth` overrides auth-service settings (e.g. the access
+/// Starts both services (SQLite files in a temp dir) and seeds the demo organization
+/// [`TENANT`] as `auth-service demo` does. `extra_auth` overrides auth-service settings (e.g. the access
 /// token lifetime), `extra_expense` expense-service ones.
 pub async fn start(
     ports: Ports,
@@ -110,26 +123,10 @@ pub async fn start(
     let db = app.state().db.clone();
     tokio::spawn(app.run_until_stopped());
 
-    let tenant = auth_service::tenants::create_tenant(
-        &db,
-        "Acme Inc.",
-        TENANT,
-        auth_service::tenants::SignupPolicy::Open,
-        50,
-    )
-    .await
-    .expect("tenant");
-    auth_service::users::create_user(
-        &db,
-        tenant.id,
-        EMAIL,
-        PASSWORD,
-        "Olivia",
-        "Owner",
-        Role::Owner,
-    )
-    .await
-    .expect("owner");
+    // The same seeding as `auth-service demo` (scripts/dev).
+    auth_service::demo::seed(&db)
+        .await
+        .expect("demo organization");
 
     let mut exp: HashMap<String, String> = HashMap::from([
         (
