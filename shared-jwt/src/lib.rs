@@ -60,7 +60,7 @@ pub use crate::axum::{
     CurrentUser, MinRole, RequireRole, ResolvedAuth, SessionCsrf, TokenSource,
 };
 pub use claims::{ACCESS_TOKEN_TYPE, Claims, Role};
-pub use config::{AuthSettings, ConfigError};
+pub use config::{AuthSettings, ConfigError, TokenSettings, Vars};
 pub use cookies::CookieSettings;
 pub use csrf::{CSRF_FIELD, Csrf, CsrfError, check_origin, is_unsafe_method};
 pub use keys::{Algorithm, KeyError, KeySet, SigningKey, VerifyingKey};
