@@ -6,16 +6,8 @@ use http::{HeaderValue, StatusCode, header};
 
 use crate::views::{ErrorPage, Reply};
 
-tokio::task_local! {
-    /// The id of the request being handled (set by the request-id middleware).
-    pub static REQUEST_ID: String;
-}
-
-/// The current request's id, when inside a request.
-#[must_use]
-pub fn current_request_id() -> Option<String> {
-    REQUEST_ID.try_with(Clone::clone).ok()
-}
+/// The current request's id, when inside a request (set by service-kit's layer stack).
+pub use service_kit::current_request_id;
 
 /// Errors that end a request.
 #[derive(Debug, thiserror::Error)]

@@ -2,13 +2,12 @@
 //! secrets, state, listener. `BIND` port 0 picks a free port (tests).
 
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context as _;
 use auth_migration::{Migrator, MigratorTrait as _};
-use sea_orm::{ConnectOptions, Database, DatabaseConnection};
+use sea_orm::DatabaseConnection;
 use secrecy::{ExposeSecret, SecretSlice};
 use shared_jwt::{CookieSettings, Signer, Verifier, VerifierConfig};
 use tokio::net::TcpListener;
@@ -37,49 +36,18 @@ impl std::fmt::Debug for Application {
     }
 }
 
-/// The SQLite file of a `sqlite:` URL, if any (not for in-memory databases).
-fn sqlite_path(url: &str) -> Option<PathBuf> {
-    let rest = url
-        .strip_prefix("sqlite://")
-        .or_else(|| url.strip_prefix("sqlite:"))?;
-    let path = rest.split('?').next().unwrap_or("");
-    (!path.is_empty() && path != ":memory:").then(|| PathBuf::from(path))
-}
-
-/// Connects to `DATABASE_URL`, creating the SQLite file's directory first.
+/// Connects to `DATABASE_URL` (service-kit's pool: the SQLite file's directory created
+/// first, WAL, busy timeout, foreign keys).
 ///
 /// # Errors
 /// The directory cannot be created or the database cannot be reached.
 pub async fn connect_database(settings: &Settings) -> anyhow::Result<DatabaseConnection> {
-    let url = settings.database_url.expose_secret();
-    let is_sqlite = url.starts_with("sqlite:");
-    if let Some(dir) = sqlite_path(url)
-        .as_deref()
-        .and_then(Path::parent)
-        .filter(|d| !d.as_os_str().is_empty())
-    {
-        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
-    }
-    let mut options = ConnectOptions::new(url.to_owned());
-    options
-        .sqlx_logging(false)
-        .connect_timeout(Duration::from_secs(10))
-        .acquire_timeout(Duration::from_secs(10));
-    if is_sqlite {
-        // WAL: readers do not block the writer. NORMAL sync is durable against
-        // corruption in WAL mode and avoids an fsync per commit. Writers queue for up to
-        // 5 s instead of failing with "database is locked".
-        options.map_sqlx_sqlite_opts(|o| {
-            o.journal_mode(sea_orm::sqlx::sqlite::SqliteJournalMode::Wal)
-                .synchronous(sea_orm::sqlx::sqlite::SqliteSynchronous::Normal)
-                .busy_timeout(Duration::from_secs(5))
-                .foreign_keys(true)
-        });
-    }
-    let db = Database::connect(options)
-        .await
-        .context("DATABASE_URL: cannot connect to the database")?;
-    Ok(db)
+    service_kit::db::connect(
+        settings.database_url.expose_secret(),
+        settings.db_max_connections,
+    )
+    .await
+    .context("DATABASE_URL: cannot connect to the database")
 }
 
 /// Applies pending migrations (`auth-service migrate`, and every start).
@@ -202,35 +170,6 @@ impl Application {
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         let router = crate::app::build_router(self.state);
         tracing::info!(address = %self.address, "auth-service listening");
-        axum::serve(
-            self.listener,
-            router.into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .with_graceful_shutdown(shutdown_signal())
-        .await
+        service_kit::shutdown::serve(self.listener, router, service_kit::shutdown::signal()).await
     }
-}
-
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        if tokio::signal::ctrl_c().await.is_err() {
-            std::future::pending::<()>().await;
-        }
-    };
-    #[cfg(unix)]
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
-    #[cfg(not(unix))]
-    let term = std::future::pending::<()>();
-    tokio::select! {
-        () = ctrl_c => {},
-        () = term => {},
-    }
-    tracing::info!("shutting down");
 }

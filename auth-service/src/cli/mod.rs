@@ -220,7 +220,7 @@ pub async fn run(cli: Cli) -> ExitCode {
     let command = cli.command.unwrap_or(Command::Serve);
     if matches!(command, Command::Serve | Command::Migrate) {
         // Only the long-running commands log; the others print their result.
-        crate::telemetry::init(settings.log_format);
+        crate::telemetry::init(&settings);
     }
     let result = match command {
         Command::Serve => serve(settings).await,

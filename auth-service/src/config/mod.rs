@@ -7,46 +7,17 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use secrecy::SecretString;
+use service_kit::{ServiceDefaults, ServiceSettings};
+use shared_jwt::config::{TokenSettings, Vars};
 use url::Url;
 
 use crate::client_ip::IpNet;
 
-/// A setting that is missing or malformed. Display names the variable and never the value.
-#[derive(Debug, thiserror::Error)]
-#[error("invalid setting {variable}: {reason}")]
-pub struct ConfigError {
-    /// The environment variable at fault.
-    pub variable: &'static str,
-    /// Why it was refused (never contains the value of a secret).
-    pub reason: String,
-}
-
-fn bad(variable: &'static str, reason: impl Into<String>) -> ConfigError {
-    ConfigError {
-        variable,
-        reason: reason.into(),
-    }
-}
-
+pub use service_kit::LogFormat;
+/// A setting that is missing or malformed (shared-jwt's, the one shape in the workspace).
+pub use shared_jwt::ConfigError;
 /// Signing algorithm of access tokens (`JWT_ALGORITHM`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum JwtAlgorithm {
-    /// Ed25519 (the default).
-    EdDSA,
-    /// ECDSA P-256.
-    ES256,
-    /// HMAC-SHA512 with `JWT_SECRET`.
-    HS512,
-}
-
-/// Log output format (`LOG_FORMAT`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum LogFormat {
-    /// Human-readable lines.
-    Pretty,
-    /// One JSON object per line.
-    Json,
-}
+pub use shared_jwt::keys::Algorithm as JwtAlgorithm;
 
 /// Brute-force throttle of sign-in (kept in the database, shared by instances).
 #[derive(Clone, Debug)]
@@ -115,12 +86,16 @@ pub struct Settings {
     pub session_secret: Option<SecretString>,
     /// `REQUEST_TIMEOUT`; default 30 s.
     pub request_timeout: Duration,
+    /// `DB_MAX_CONNECTIONS`: pool size; default 10.
+    pub db_max_connections: u32,
     /// `MAX_CONCURRENT_HASHES`; default the number of cores.
     pub max_concurrent_hashes: usize,
     /// How long a request waits for a hashing slot before answering 503.
     pub hash_queue_timeout: Duration,
     /// `LOG_FORMAT`; default pretty.
     pub log_format: LogFormat,
+    /// `RUST_LOG`: the tracing filter; default `info`.
+    pub rust_log: String,
     /// Sign-in throttle.
     pub throttle: ThrottleSettings,
 }
@@ -134,139 +109,65 @@ impl Settings {
         Self::from_lookup(|name| std::env::var(name).ok())
     }
 
-    /// Reads the settings through `get` (empty values count as unset).
+    /// Reads the settings through `get` (empty values count as unset), in the workspace's
+    /// one grammar (shared-jwt's `Vars`); the variables shared with the token's verifiers
+    /// are read by shared-jwt's `TokenSettings`, the common ones by service-kit.
     ///
     /// # Errors
     /// A [`ConfigError`] naming the first missing or malformed variable.
     pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
-        let get = |name: &str| {
-            get(name)
-                .map(|v| v.trim().to_owned())
-                .filter(|v| !v.is_empty())
-        };
-
-        let data_dir = PathBuf::from(get("DATA_DIR").unwrap_or_else(|| "data".to_owned()));
-        let database_url = match get("DATABASE_URL") {
-            Some(url) => {
-                if !(url.starts_with("sqlite:")
-                    || url.starts_with("postgres://")
-                    || url.starts_with("postgresql://"))
-                {
-                    return Err(bad("DATABASE_URL", "expected sqlite:… or postgres://…"));
-                }
-                url
-            }
-            None => format!("sqlite://{}/auth.db?mode=rwc", data_dir.display()),
-        };
-        let bind = parse_with("BIND", get("BIND"), "127.0.0.1:8000", |v| {
-            v.parse::<SocketAddr>()
-                .map_err(|_| "expected host:port, e.g. 127.0.0.1:8000".to_owned())
-        })?;
-        let public_url = parse_with(
-            "PUBLIC_URL",
-            get("PUBLIC_URL"),
-            "http://localhost:8000",
-            parse_base_url,
+        let vars = Vars::new(&get);
+        let data_dir = PathBuf::from(vars.get("DATA_DIR").unwrap_or_else(|| "data".to_owned()));
+        let common = ServiceSettings::read(
+            &vars,
+            &ServiceDefaults {
+                bind: "127.0.0.1:8000",
+                database_url: format!("sqlite://{}/auth.db?mode=rwc", data_dir.display()),
+            },
         )?;
-        let cookie_domain = get("COOKIE_DOMAIN")
-            .map(|d| parse_cookie_domain(&d).map_err(|r| bad("COOKIE_DOMAIN", r)))
-            .transpose()?;
-        let https = public_url.scheme() == "https";
-        let cookie_secure = match get("COOKIE_SECURE") {
-            None => https,
-            Some(v) => {
-                parse_bool(&v).ok_or_else(|| bad("COOKIE_SECURE", "expected true or false"))?
-            }
-        };
-        let allowed_redirect_origins = match get("ALLOWED_REDIRECT_ORIGINS") {
-            None => Vec::new(),
-            Some(list) => list
-                .split(',')
-                .map(str::trim)
-                .filter(|s| !s.is_empty())
-                .map(|s| {
-                    parse_base_url(s)
-                        .map(|u| u.origin().ascii_serialization())
-                        .map_err(|r| bad("ALLOWED_REDIRECT_ORIGINS", r))
-                })
-                .collect::<Result<_, _>>()?,
-        };
-        let jwt_algorithm = match get("JWT_ALGORITHM").as_deref() {
-            None | Some("EdDSA") => JwtAlgorithm::EdDSA,
-            Some("ES256") => JwtAlgorithm::ES256,
-            Some("HS512") => JwtAlgorithm::HS512,
-            Some(_) => return Err(bad("JWT_ALGORITHM", "expected EdDSA, ES256 or HS512")),
-        };
-        let jwt_secret = get("JWT_SECRET");
-        if jwt_secret.as_ref().is_some_and(|s| s.len() < 64) {
-            return Err(bad("JWT_SECRET", "must be at least 64 bytes"));
-        }
-        if jwt_algorithm == JwtAlgorithm::HS512 && jwt_secret.is_none() {
-            return Err(bad("JWT_SECRET", "required when JWT_ALGORITHM=HS512"));
-        }
-        let jwt_private_key_file = get("JWT_PRIVATE_KEY_FILE")
-            .map(PathBuf::from)
-            .unwrap_or_else(|| data_dir.join("jwt-signing-key.pem"));
-        let jwt_issuer = get("JWT_ISSUER")
-            .unwrap_or_else(|| public_url.as_str().trim_end_matches('/').to_owned());
-        let jwt_audience = get("JWT_AUDIENCE")
-            .or_else(|| cookie_domain.clone())
-            .unwrap_or_else(|| "localhost".to_owned());
-        let access_token_ttl = duration("ACCESS_TOKEN_TTL", get("ACCESS_TOKEN_TTL"), "5m")?;
-        let refresh_token_ttl = duration("REFRESH_TOKEN_TTL", get("REFRESH_TOKEN_TTL"), "7d")?;
-        let refresh_reuse_grace =
-            duration("REFRESH_REUSE_GRACE", get("REFRESH_REUSE_GRACE"), "10s")?;
-        let request_timeout = duration("REQUEST_TIMEOUT", get("REQUEST_TIMEOUT"), "30s")?;
-        let trusted_proxies = match get("TRUSTED_PROXIES") {
-            None => Vec::new(),
-            Some(list) => list
-                .split(',')
-                .map(str::trim)
-                .filter(|s| !s.is_empty())
-                .map(|s| s.parse::<IpNet>().map_err(|r| bad("TRUSTED_PROXIES", r)))
-                .collect::<Result<_, _>>()?,
-        };
-        let session_secret = get("SESSION_SECRET");
-        if session_secret.as_ref().is_some_and(|s| s.len() < 32) {
-            return Err(bad("SESSION_SECRET", "must be at least 32 bytes"));
-        }
+        let public_url = vars.base_url("PUBLIC_URL", "http://localhost:8000")?;
+        // auth-service issues the tokens: the issuer defaults to its own URL.
+        let token = TokenSettings::read(&vars, &public_url, &public_url)?;
+        let allowed_redirect_origins = list(&vars, "ALLOWED_REDIRECT_ORIGINS", |s| {
+            shared_jwt::config::parse_base_url(s).map(|u| u.origin().ascii_serialization())
+        })?;
+        let jwt_private_key_file = vars
+            .get("JWT_PRIVATE_KEY_FILE")
+            .map_or_else(|| data_dir.join("jwt-signing-key.pem"), PathBuf::from);
+        let trusted_proxies = list(&vars, "TRUSTED_PROXIES", |s| s.parse::<IpNet>())?;
         let cores = std::thread::available_parallelism().map_or(1, usize::from);
-        let max_concurrent_hashes = match get("MAX_CONCURRENT_HASHES") {
-            None => cores,
-            Some(v) => v
-                .parse::<usize>()
-                .ok()
-                .filter(|n| *n > 0)
-                .ok_or_else(|| bad("MAX_CONCURRENT_HASHES", "expected a positive integer"))?,
-        };
-        let log_format = match get("LOG_FORMAT").as_deref() {
-            None | Some("pretty") => LogFormat::Pretty,
-            Some("json") => LogFormat::Json,
-            Some(_) => return Err(bad("LOG_FORMAT", "expected json or pretty")),
-        };
+        let max_concurrent_hashes =
+            vars.parse("MAX_CONCURRENT_HASHES", &cores.to_string(), |v| {
+                v.parse::<usize>()
+                    .ok()
+                    .filter(|n| *n > 0)
+                    .ok_or_else(|| "expected a positive integer".to_owned())
+            })?;
 
         Ok(Self {
-            database_url: SecretString::from(database_url),
-            bind,
+            database_url: common.database_url,
+            bind: common.bind,
             public_url,
-            cookie_domain,
-            cookie_secure,
+            cookie_domain: token.cookie_domain,
+            cookie_secure: token.cookie_secure,
             allowed_redirect_origins,
-            jwt_algorithm,
+            jwt_algorithm: token.algorithm,
             jwt_private_key_file,
-            jwt_secret: jwt_secret.map(SecretString::from),
-            jwt_issuer,
-            jwt_audience,
-            access_token_ttl,
-            refresh_token_ttl,
-            refresh_reuse_grace,
+            jwt_secret: token.jwt_secret,
+            jwt_issuer: token.issuer,
+            jwt_audience: token.audience,
+            access_token_ttl: token.access_ttl,
+            refresh_token_ttl: token.refresh_ttl,
+            refresh_reuse_grace: vars.lifetime("REFRESH_REUSE_GRACE", "10s")?,
             trusted_proxies,
             data_dir,
-            session_secret: session_secret.map(SecretString::from),
-            request_timeout,
+            session_secret: vars.secret("SESSION_SECRET", 32)?,
+            request_timeout: common.request_timeout,
+            db_max_connections: common.db_max_connections,
             max_concurrent_hashes,
             hash_queue_timeout: Duration::from_secs(5),
-            log_format,
+            log_format: common.log_format,
+            rust_log: common.rust_log,
             throttle: ThrottleSettings::default(),
         })
     }
@@ -284,57 +185,19 @@ impl Settings {
     }
 }
 
-fn parse_with<T>(
-    variable: &'static str,
-    value: Option<String>,
-    default: &str,
-    parse: impl Fn(&str) -> Result<T, String>,
-) -> Result<T, ConfigError> {
-    parse(value.as_deref().unwrap_or(default)).map_err(|r| bad(variable, r))
-}
-
-fn duration(
-    variable: &'static str,
-    value: Option<String>,
-    default: &str,
-) -> Result<Duration, ConfigError> {
-    parse_with(variable, value, default, |v| {
-        humantime::parse_duration(v)
-            .map_err(|_| "expected a duration such as 30s, 5m or 7d".to_owned())
-            .and_then(|d| {
-                if d.is_zero() {
-                    Err("must be longer than zero".to_owned())
-                } else {
-                    Ok(d)
-                }
-            })
+/// A comma-separated list (empty items ignored), each item parsed by `parse`.
+fn list<T, E: std::fmt::Display>(
+    vars: &Vars<'_>,
+    name: &'static str,
+    parse: impl Fn(&str) -> Result<T, E>,
+) -> Result<Vec<T>, ConfigError> {
+    vars.parse(name, "", |list| {
+        list.split(',')
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(|s| parse(s).map_err(|e| e.to_string()))
+            .collect()
     })
-}
-
-fn parse_bool(value: &str) -> Option<bool> {
-    match value.to_ascii_lowercase().as_str() {
-        "true" | "1" | "yes" => Some(true),
-        "false" | "0" | "no" => Some(false),
-        _ => None,
-    }
-}
-
-fn parse_base_url(value: &str) -> Result<Url, String> {
-    let url = Url::parse(value).map_err(|_| "expected an absolute http(s) URL".to_owned())?;
-    if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
-        return Err("expected an absolute http(s) URL".to_owned());
-    }
-    if !url.username().is_empty() || url.password().is_some() {
-        return Err("must not contain user information".to_owned());
-    }
-    Ok(url)
-}
-
-/// A bare lowercase DNS name: shared-jwt's rule, so that the cookie's setter and its
-/// verifiers agree on what `COOKIE_DOMAIN` means.
-fn parse_cookie_domain(value: &str) -> Result<String, String> {
-    shared_jwt::config::parse_cookie_domain(value)
-        .ok_or_else(|| "expected a domain name such as example.com".to_owned())
 }
 
 #[cfg(test)]

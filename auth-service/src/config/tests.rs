@@ -69,3 +69,39 @@ fn errors_name_the_variable_and_never_the_secret() {
     let err = Settings::from_lookup(lookup(&[("JWT_ALGORITHM", "HS512")])).unwrap_err();
     assert_eq!(err.variable, "JWT_SECRET");
 }
+
+/// Drift fixed: auth-service now reads every boolean and duration in the grammar
+/// expense-service and shared-jwt read them in.
+#[test]
+fn booleans_and_durations_use_the_workspace_grammar() {
+    for (text, secure) in [("on", true), ("OFF", false), ("yes", true), ("0", false)] {
+        let s = Settings::from_lookup(lookup(&[("COOKIE_SECURE", text)])).unwrap();
+        assert_eq!(s.cookie_secure, secure, "COOKIE_SECURE={text}");
+    }
+    let s = Settings::from_lookup(lookup(&[
+        ("ACCESS_TOKEN_TTL", "1h 30m"),
+        ("REFRESH_TOKEN_TTL", "2w"),
+        ("REQUEST_TIMEOUT", "90"),
+    ]))
+    .unwrap();
+    assert_eq!(s.access_token_ttl, Duration::from_secs(5_400));
+    assert_eq!(s.refresh_token_ttl, Duration::from_secs(14 * 86_400));
+    assert_eq!(s.request_timeout, Duration::from_secs(90));
+    for (var, value) in [
+        ("ACCESS_TOKEN_TTL", "0"),
+        ("REFRESH_REUSE_GRACE", "0s"),
+        ("REQUEST_TIMEOUT", "0"),
+        ("ACCESS_TOKEN_TTL", "5 minutes"),
+        ("PUBLIC_URL", "https://auth.example.test/?x=1"),
+        ("RUST_LOG", "sqlx=loud"),
+        ("DB_MAX_CONNECTIONS", "0"),
+    ] {
+        let err = Settings::from_lookup(lookup(&[(var, value)])).unwrap_err();
+        assert_eq!(err.variable, var, "{var}={value}");
+        assert!(
+            err.to_string()
+                .starts_with(&format!("invalid setting {var}: ")),
+            "{err}"
+        );
+    }
+}

@@ -1,52 +1,17 @@
-//! Operational routes: `/healthz` (liveness), `/readyz` (database reachable),
-//! `/.well-known/jwks.json` (public verifying keys) and `/static/app.css`.
+//! Operational routes: service-kit's `/healthz`, `/readyz` (database reachable) and
+//! `/static/app.css`, plus `/.well-known/jwks.json` (public verifying keys).
 
 use axum::Router;
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use http::{HeaderValue, StatusCode, header};
+use http::{HeaderValue, header};
 
 use crate::state::AppState;
 
-const APP_CSS: &str = include_str!("../../../templates/static/app.css");
-
 /// The operational routes.
 pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/healthz", get(healthz))
-        .route("/readyz", get(readyz))
-        .route("/.well-known/jwks.json", get(jwks))
-        .route("/static/app.css", get(css))
-}
-
-async fn healthz() -> Response {
-    (
-        StatusCode::OK,
-        [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
-        "ok",
-    )
-        .into_response()
-}
-
-async fn readyz(State(state): State<AppState>) -> Response {
-    match state.db.ping().await {
-        Ok(()) => (
-            StatusCode::OK,
-            [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
-            "ready",
-        )
-            .into_response(),
-        Err(e) => {
-            tracing::warn!(error = %e, "readiness check failed");
-            (
-                StatusCode::SERVICE_UNAVAILABLE,
-                [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
-                "database unreachable",
-            )
-                .into_response()
-        }
-    }
+    service_kit::routes::router().route("/.well-known/jwks.json", get(jwks))
 }
 
 async fn jwks(State(state): State<AppState>) -> Response {
@@ -57,22 +22,4 @@ async fn jwks(State(state): State<AppState>) -> Response {
         HeaderValue::from_static("public, max-age=300"),
     );
     r
-}
-
-async fn css() -> Response {
-    (
-        StatusCode::OK,
-        [
-            (
-                header::CONTENT_TYPE,
-                HeaderValue::from_static("text/css; charset=utf-8"),
-            ),
-            (
-                header::CACHE_CONTROL,
-                HeaderValue::from_static("public, max-age=3600"),
-            ),
-        ],
-        APP_CSS,
-    )
-        .into_response()
 }

@@ -51,7 +51,8 @@ async fn health_readiness_and_the_stylesheet() {
         assert_eq!(app.get("/healthz").await.status(), 200);
         let ready = app.get("/readyz").await;
         assert_eq!(ready.status(), 200);
-        assert_eq!(ready.text().await.unwrap(), "ready");
+        let ready: serde_json::Value = ready.json().await.unwrap();
+        assert_eq!(ready["database"], "ok");
         let css = app.get("/static/app.css").await;
         assert_eq!(css.status(), 200);
         assert_eq!(css.headers()["content-type"], "text/css; charset=utf-8");
