@@ -1,21 +1,18 @@
-//! Assembly: the shared state, the routes, and every layer in one place.
+//! Assembly: the shared state, the routes, and every layer in one place (service-kit's
+//! stack outside, this service's error pages and shared-jwt's layer inside).
 
 use std::time::Duration;
 
 use askama::Template;
 use axum::Router;
-use axum::extract::DefaultBodyLimit;
-use axum::extract::Request;
-use axum::http::{HeaderName, HeaderValue, StatusCode, header};
+use axum::extract::{FromRef, Request};
+use axum::http::StatusCode;
 use axum::middleware::{self, Next};
 use axum::response::{Html, IntoResponse, Json, Response};
+use sea_orm::DatabaseConnection;
 use serde_json::json;
+use service_kit::Stack;
 use shared_jwt::{AuthContext, AuthLayer};
-use tower::ServiceBuilder;
-use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
-use tower_http::set_header::SetResponseHeaderLayer;
-use tower_http::timeout::TimeoutLayer;
-use tower_http::trace::{DefaultOnResponse, TraceLayer};
 
 use crate::db::Db;
 use crate::error::{AppError, ErrorInfo};
@@ -31,63 +28,40 @@ pub struct AppState {
     pub auth: AuthContext,
 }
 
-const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+/// service-kit's health routes ask the state for the database.
+impl FromRef<AppState> for DatabaseConnection {
+    fn from_ref(state: &AppState) -> Self {
+        state.db.pool().clone()
+    }
+}
 
 /// Content-Security-Policy of every response: nothing but this origin, no framing, forms
 /// post only here (the sign-out link to auth-service is a plain link, not a form).
 const CSP: &str = "default-src 'self'; base-uri 'none'; object-src 'none'; form-action 'self'; frame-ancestors 'none'";
 
 /// The whole application.
-pub fn router(state: AppState) -> Router {
+pub fn router(state: AppState, request_timeout: Duration) -> Router {
     let auth_layer = AuthLayer::new(state.auth.clone());
-    Router::new()
+    let router = Router::new()
         .merge(routes::pages::router())
         .merge(routes::forms::router())
         .merge(routes::api::router())
         .merge(routes::health::router())
         .fallback(|| async { AppError::NotFound })
         .with_state(state)
-        // Bodies are small forms and JSON: 64 KiB is plenty (applies to every body extractor).
-        .layer(DefaultBodyLimit::max(64 * 1024))
-        // Listed outermost first (ServiceBuilder order): a request id for everything, a span
-        // carrying it, security headers on every response, bounded time and body, then the
-        // error pages (which need the request id) and shared-jwt's layer, which resolves the
-        // token once and never fails a request.
-        .layer(
-            ServiceBuilder::new()
-                .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
-                .layer(TraceLayer::new_for_http().make_span_with(|req: &Request| {
-                    let id = req.headers().get(REQUEST_ID).and_then(|v| v.to_str().ok()).unwrap_or("-");
-                    // The path only: queries may carry filters nobody needs in logs.
-                    tracing::info_span!("request", method = %req.method(), path = %req.uri().path(), request_id = %id)
-                })
-                // One line per response (status, latency) at the default `info` level.
-                .on_response(DefaultOnResponse::new().level(tracing::Level::INFO)))
-                .layer(PropagateRequestIdLayer::new(REQUEST_ID))
-                .layer(security_header(header::CONTENT_SECURITY_POLICY, CSP))
-                .layer(security_header(header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
-                .layer(security_header(header::X_FRAME_OPTIONS, "DENY"))
-                .layer(security_header(header::REFERRER_POLICY, "strict-origin-when-cross-origin"))
-                .layer(security_header(header::CACHE_CONTROL, "no-store"))
-                .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, Duration::from_secs(30)))
-                .layer(middleware::from_fn(error_pages))
-                .layer(auth_layer),
-        )
-}
-
-fn security_header(name: HeaderName, value: &'static str) -> SetResponseHeaderLayer<HeaderValue> {
-    SetResponseHeaderLayer::if_not_present(name, HeaderValue::from_static(value))
+        // Innermost, inside service-kit's stack (request id, span, security headers,
+        // timeout, body limit): the error pages (which show the request id), then
+        // shared-jwt's layer, which resolves the token once and never fails a request.
+        .layer(auth_layer)
+        .layer(middleware::from_fn(error_pages));
+    Stack::new(CSP, request_timeout).apply(router)
 }
 
 /// Turns an [`AppError`] response into an HTML page outside `/api/`, and adds the request id
 /// to 500s.
 async fn error_pages(req: Request, next: Next) -> Response {
     let is_api = req.uri().path().starts_with("/api/");
-    let request_id = req
-        .headers()
-        .get(REQUEST_ID)
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_owned);
+    let request_id = service_kit::current_request_id();
     let mut response = next.run(req).await;
     let Some(info) = response.extensions_mut().remove::<ErrorInfo>() else {
         return response;

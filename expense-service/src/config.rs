@@ -9,50 +9,36 @@
 //! | `APP_DB_ROLE` | PostgreSQL role granted DML on the tenant tables after migrating | `DATABASE_URL`'s user when it differs from the owner's |
 //! | `RUN_MIGRATIONS` | migrate at start-up | `true` |
 //! | `DB_MAX_CONNECTIONS` | pool size | `10` |
+//! | `REQUEST_TIMEOUT` | answered `408` after | `30s` |
 //! | `LOG_FORMAT`, `RUST_LOG` | `pretty`/`json`; tracing filter | `pretty`, `info` |
 //!
 //! plus everything shared-jwt reads (`AUTH_URL`, `PUBLIC_URL` — default `http://localhost:8001`,
-//! `COOKIE_DOMAIN`, `JWT_*`, `JWKS_URL`, `TENANT_FROM_HOST`, `CSRF_SECRET`).
+//! `COOKIE_DOMAIN`, `JWT_*`, `JWKS_URL`, `TENANT_FROM_HOST`, `CSRF_SECRET`). Booleans and
+//! durations follow the workspace's one grammar (shared-jwt's `config::Vars`).
+
+use std::net::SocketAddr;
+use std::time::Duration;
 
 use secrecy::{ExposeSecret, SecretString};
+use service_kit::{ServiceDefaults, ServiceSettings};
 use shared_jwt::AuthSettings;
+use shared_jwt::config::Vars;
+
+pub use service_kit::LogFormat;
+/// A setting that could not be used (shared-jwt's, the one shape in the workspace): names
+/// the variable, never prints its value.
+pub use shared_jwt::ConfigError;
 
 /// The default SQLite database (created on first start).
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://data/expenses.db?mode=rwc";
-
-/// Log output format.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum LogFormat {
-    /// Human-readable.
-    Pretty,
-    /// One JSON object per line.
-    Json,
-}
-
-/// A setting that could not be used: names the variable, never prints a secret value.
-#[derive(Debug, thiserror::Error)]
-#[error("{variable}: {message}")]
-pub struct ConfigError {
-    /// The environment variable.
-    pub variable: String,
-    /// What is wrong with it.
-    pub message: String,
-}
-
-impl ConfigError {
-    fn new(variable: &str, message: impl Into<String>) -> Self {
-        ConfigError {
-            variable: variable.to_owned(),
-            message: message.into(),
-        }
-    }
-}
+/// The default `PUBLIC_URL`.
+pub const DEFAULT_PUBLIC_URL: &str = "http://localhost:8001";
 
 /// Everything the service needs to start.
 #[derive(Debug)]
 pub struct Settings {
     /// Listen address (`127.0.0.1:0` in tests).
-    pub bind: String,
+    pub bind: SocketAddr,
     /// The application's connection URL (may hold a password: secret).
     pub database_url: SecretString,
     /// The owner's connection URL, for migrations.
@@ -63,6 +49,8 @@ pub struct Settings {
     pub run_migrations: bool,
     /// Pool size.
     pub db_max_connections: u32,
+    /// `REQUEST_TIMEOUT`: answered `408` after; default 30 s.
+    pub request_timeout: Duration,
     /// Token verification, cookies, URLs, CSRF (shared-jwt).
     pub auth: AuthSettings,
     /// Log format.
@@ -71,36 +59,12 @@ pub struct Settings {
     pub rust_log: String,
 }
 
-fn parse_bool(name: &str, value: Option<String>, default: bool) -> Result<bool, ConfigError> {
-    match value.as_deref().map(str::trim) {
-        None | Some("") => Ok(default),
-        Some("true" | "1" | "yes" | "on") => Ok(true),
-        Some("false" | "0" | "no" | "off") => Ok(false),
-        Some(_) => Err(ConfigError::new(name, "expected true or false")),
-    }
-}
-
 /// The user name of a PostgreSQL URL, if any.
 fn pg_user(url: &str) -> Option<String> {
     let parsed = url::Url::parse(url).ok()?;
     matches!(parsed.scheme(), "postgres" | "postgresql")
         .then(|| parsed.username().to_owned())
         .filter(|u| !u.is_empty())
-}
-
-fn check_db_url(name: &str, url: &str) -> Result<(), ConfigError> {
-    if url.starts_with("sqlite:")
-        || url.starts_with("postgres://")
-        || url.starts_with("postgresql://")
-    {
-        Ok(())
-    } else {
-        // Never echo the value: it may contain a password.
-        Err(ConfigError::new(
-            name,
-            "expected a sqlite:… or postgres://… URL",
-        ))
-    }
 }
 
 impl Settings {
@@ -112,65 +76,44 @@ impl Settings {
         Self::from_lookup(|k| std::env::var(k).ok())
     }
 
-    /// Reads settings through `get` (tests pass a map).
+    /// Reads settings through `get` (tests pass a map), in the workspace's one grammar
+    /// (shared-jwt's `Vars`); the common variables are read by service-kit, the token's by
+    /// shared-jwt.
     ///
     /// # Errors
     /// The first variable that is missing or malformed.
     pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
-        let get = |k: &str| get(k).filter(|v| !v.trim().is_empty());
-        let bind = get("BIND").unwrap_or_else(|| "127.0.0.1:8001".to_owned());
-        if bind.parse::<std::net::SocketAddr>().is_err() {
-            return Err(ConfigError::new(
-                "BIND",
-                "expected host:port, e.g. 127.0.0.1:8001",
-            ));
-        }
-        let database_url = get("DATABASE_URL").unwrap_or_else(|| DEFAULT_DATABASE_URL.to_owned());
-        check_db_url("DATABASE_URL", &database_url)?;
-        let migration_database_url =
-            get("MIGRATION_DATABASE_URL").unwrap_or_else(|| database_url.clone());
-        check_db_url("MIGRATION_DATABASE_URL", &migration_database_url)?;
-        let app_db_role = match get("APP_DB_ROLE") {
-            Some(role) => Some(role.trim().to_owned()),
-            None => pg_user(&database_url)
-                .filter(|u| Some(u) != pg_user(&migration_database_url).as_ref()),
-        };
-        let run_migrations = parse_bool("RUN_MIGRATIONS", get("RUN_MIGRATIONS"), true)?;
-        let db_max_connections = match get("DB_MAX_CONNECTIONS") {
-            None => 10,
-            Some(v) => v
-                .trim()
-                .parse::<u32>()
-                .ok()
-                .filter(|n| (1..=1000).contains(n))
-                .ok_or_else(|| {
-                    ConfigError::new("DB_MAX_CONNECTIONS", "expected a number from 1 to 1000")
-                })?,
-        };
-        let log_format = match get("LOG_FORMAT").as_deref().map(str::trim) {
-            None | Some("pretty") => LogFormat::Pretty,
-            Some("json") => LogFormat::Json,
-            Some(_) => return Err(ConfigError::new("LOG_FORMAT", "expected json or pretty")),
-        };
-        let rust_log = get("RUST_LOG").unwrap_or_else(|| "info".to_owned());
+        let vars = Vars::new(&get);
+        let common = ServiceSettings::read(
+            &vars,
+            &ServiceDefaults {
+                bind: "127.0.0.1:8001",
+                database_url: DEFAULT_DATABASE_URL.to_owned(),
+            },
+        )?;
+        let migration_database_url = service_kit::settings::database_url(
+            &vars,
+            "MIGRATION_DATABASE_URL",
+            common.database_url.expose_secret(),
+        )?;
+        let app_db_role = vars.get("APP_DB_ROLE").or_else(|| {
+            pg_user(common.database_url.expose_secret())
+                .filter(|u| Some(u) != pg_user(&migration_database_url).as_ref())
+        });
+        let run_migrations = vars.bool("RUN_MIGRATIONS", true)?;
         // shared-jwt reads its own variables; this service's public URL has its own default.
-        let auth = AuthSettings::from_lookup(|k| {
-            get(k).or_else(|| (k == "PUBLIC_URL").then(|| "http://localhost:8001".to_owned()))
-        })
-        .map_err(|e| ConfigError {
-            variable: e.variable.to_owned(),
-            message: e.problem,
-        })?;
+        let auth = AuthSettings::from_lookup_with(&get, DEFAULT_PUBLIC_URL)?;
         Ok(Settings {
-            bind,
-            database_url: SecretString::from(database_url),
+            bind: common.bind,
+            database_url: common.database_url,
             migration_database_url: SecretString::from(migration_database_url),
             app_db_role,
             run_migrations,
-            db_max_connections,
+            db_max_connections: common.db_max_connections,
+            request_timeout: common.request_timeout,
             auth,
-            log_format,
-            rust_log,
+            log_format: common.log_format,
+            rust_log: common.rust_log,
         })
     }
 
@@ -199,7 +142,7 @@ mod tests {
     #[test]
     fn defaults_are_the_contract_ones() {
         let s = Settings::from_lookup(lookup(&[])).unwrap();
-        assert_eq!(s.bind, "127.0.0.1:8001");
+        assert_eq!(s.bind.to_string(), "127.0.0.1:8001");
         assert_eq!(s.database_url.expose_secret(), DEFAULT_DATABASE_URL);
         assert!(!s.separate_migration_url());
         assert_eq!(s.app_db_role, None);
@@ -228,8 +171,59 @@ mod tests {
         assert_eq!(err.variable, "DATABASE_URL");
         assert!(!err.to_string().contains("secret"));
         let err = Settings::from_lookup(lookup(&[("BIND", "nope")])).unwrap_err();
-        assert!(err.to_string().starts_with("BIND:"));
+        assert!(err.to_string().starts_with("invalid setting BIND: "));
         let err = Settings::from_lookup(lookup(&[("RUN_MIGRATIONS", "maybe")])).unwrap_err();
         assert_eq!(err.variable, "RUN_MIGRATIONS");
+    }
+}
+
+#[cfg(test)]
+mod grammar_tests {
+    use std::collections::HashMap;
+
+    use super::*;
+
+    fn settings(pairs: &[(&str, &str)]) -> Result<Settings, ConfigError> {
+        let map: HashMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| ((*k).into(), (*v).into()))
+            .collect();
+        Settings::from_lookup(move |k| map.get(k).cloned())
+    }
+
+    /// Drift fixed: a lifetime of 0 used to start expense-service (and stop auth-service),
+    /// `1h 30m` the reverse; booleans take one grammar everywhere.
+    #[test]
+    fn the_workspace_grammar_applies() {
+        let s = settings(&[
+            ("COOKIE_SECURE", "on"),
+            ("RUN_MIGRATIONS", "OFF"),
+            ("ACCESS_TOKEN_TTL", "1h 30m"),
+            ("REQUEST_TIMEOUT", "1m"),
+        ])
+        .unwrap();
+        assert!(s.auth.cookies.secure);
+        assert!(!s.run_migrations);
+        assert_eq!(s.auth.cookies.access_ttl, Duration::from_secs(5_400));
+        assert_eq!(s.request_timeout, Duration::from_secs(60));
+        for (var, value) in [
+            ("ACCESS_TOKEN_TTL", "0"),
+            ("REFRESH_TOKEN_TTL", "0s"),
+            ("REQUEST_TIMEOUT", "0"),
+            ("RUN_MIGRATIONS", "maybe"),
+            ("LOG_FORMAT", "xml"),
+        ] {
+            let err = settings(&[(var, value)]).unwrap_err();
+            assert_eq!(err.variable, var, "{var}={value}");
+        }
+        assert_eq!(
+            settings(&[("JWT_LEEWAY", "0")])
+                .unwrap()
+                .auth
+                .verifier
+                .leeway,
+            Duration::ZERO,
+            "a leeway may be zero"
+        );
     }
 }

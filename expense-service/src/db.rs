@@ -6,12 +6,10 @@
 //! as a parameter), so the row-level-security policies confine even a query that forgot its
 //! `WHERE tenant_id = …`. The setting dies with the transaction: it can't leak through the pool.
 
-use std::time::Duration;
-
 use expense_migration::{Migrator, MigratorTrait, TENANT_TABLES};
 use sea_orm::{
-    ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DatabaseTransaction, DbBackend,
-    DbErr, SqliteTransactionMode, Statement, TransactionOptions, TransactionTrait,
+    ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbBackend, DbErr,
+    SqliteTransactionMode, Statement, TransactionOptions, TransactionTrait,
 };
 
 use crate::tenant::TenantScope;
@@ -51,35 +49,13 @@ impl TenantTx {
     }
 }
 
-/// Opens a pool. SQLite files are created on first use (`?mode=rwc`), including the directory.
+/// Opens a pool with service-kit's options (on SQLite: the file's directory created, WAL,
+/// `synchronous=NORMAL`, a busy timeout, foreign keys — the same as auth-service).
 ///
 /// # Errors
 /// The database error (unreachable server, bad URL, unwritable file).
 pub async fn connect(url: &str, max_connections: u32) -> Result<DatabaseConnection, DbErr> {
-    if let Some(path) = sqlite_file_path(url)
-        && let Some(dir) = std::path::Path::new(&path)
-            .parent()
-            .filter(|d| !d.as_os_str().is_empty())
-    {
-        std::fs::create_dir_all(dir).map_err(|e| {
-            DbErr::Custom(format!("cannot create directory {}: {e}", dir.display()))
-        })?;
-    }
-    let mut opts = ConnectOptions::new(url.to_owned());
-    opts.max_connections(max_connections)
-        .acquire_timeout(Duration::from_secs(10))
-        // Statements are logged by our own spans; sqlx's own log would print every query.
-        .sqlx_logging(false);
-    Database::connect(opts).await
-}
-
-/// The file path of a `sqlite:` URL, if it names a file.
-fn sqlite_file_path(url: &str) -> Option<String> {
-    let rest = url
-        .strip_prefix("sqlite://")
-        .or_else(|| url.strip_prefix("sqlite:"))?;
-    let path = rest.split('?').next().unwrap_or("");
-    (!path.is_empty() && path != ":memory:").then(|| path.to_owned())
+    service_kit::db::connect(url, max_connections).await
 }
 
 /// Runs pending migrations as the table owner, then (PostgreSQL) grants the application role
@@ -137,6 +113,13 @@ impl Db {
     #[must_use]
     pub fn new(conn: DatabaseConnection) -> Self {
         Db { conn }
+    }
+
+    /// The pool itself, for service-kit's readiness check (never for queries: those go
+    /// through tenant transactions).
+    #[must_use]
+    pub(crate) fn pool(&self) -> &DatabaseConnection {
+        &self.conn
     }
 
     /// Which database this is.
@@ -204,14 +187,34 @@ impl Db {
 mod tests {
     use super::*;
 
-    #[test]
-    fn sqlite_paths_are_found() {
-        assert_eq!(
-            sqlite_file_path("sqlite://data/expenses.db?mode=rwc").as_deref(),
-            Some("data/expenses.db")
-        );
-        assert_eq!(sqlite_file_path("sqlite::memory:"), None);
-        assert_eq!(sqlite_file_path("postgres://x@y/z"), None);
+    /// Drift fixed: expense-service's SQLite connections used to run without WAL, busy
+    /// timeout or foreign keys (only auth-service set them).
+    #[tokio::test]
+    async fn sqlite_connections_get_the_shared_options() {
+        let dir = tempfile::tempdir().expect("temporary directory");
+        let url = format!("sqlite://{}/data/e.db?mode=rwc", dir.path().display());
+        let db = connect(&url, 1).await.expect("connects");
+        for (pragma, expected) in [
+            ("journal_mode", "wal"),
+            ("synchronous", "1"),
+            ("busy_timeout", "5000"),
+            ("foreign_keys", "1"),
+        ] {
+            let row = db
+                .query_one_raw(Statement::from_string(
+                    DbBackend::Sqlite,
+                    format!("PRAGMA {pragma}"),
+                ))
+                .await
+                .expect("pragma")
+                .expect("a row");
+            let value = row
+                .try_get_by_index::<i64>(0)
+                .map(|n| n.to_string())
+                .or_else(|_| row.try_get_by_index::<String>(0))
+                .expect("a value");
+            assert_eq!(value, expected, "PRAGMA {pragma}");
+        }
     }
 
     #[test]

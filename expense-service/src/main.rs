@@ -41,7 +41,7 @@ async fn main() -> ExitCode {
 
 async fn run(command: Command) -> anyhow::Result<()> {
     let settings = Settings::from_env()?;
-    telemetry::init(&settings.rust_log, settings.log_format);
+    telemetry::init(&settings);
     match command {
         Command::Migrate => migrate(&settings).await,
         Command::Serve => {

@@ -1,6 +1,7 @@
 //! Building and running the server: keys, database, migrations, listener, graceful shutdown.
 
 use std::future::Future;
+use std::time::Duration;
 
 use anyhow::Context;
 use sea_orm::{ConnectionTrait, DbBackend, Statement};
@@ -17,6 +18,7 @@ pub struct Application {
     port: u16,
     listener: TcpListener,
     state: AppState,
+    request_timeout: Duration,
 }
 
 impl std::fmt::Debug for Application {
@@ -69,7 +71,7 @@ impl Application {
         .await
         .context("cannot connect to the database (DATABASE_URL)")?;
         warn_if_rls_bypassed(&conn).await;
-        let listener = TcpListener::bind(&settings.bind)
+        let listener = TcpListener::bind(settings.bind)
             .await
             .with_context(|| format!("cannot listen on {} (BIND)", settings.bind))?;
         let port = listener
@@ -83,6 +85,7 @@ impl Application {
                 db: Db::new(conn),
                 auth,
             },
+            request_timeout: settings.request_timeout,
         })
     }
 
@@ -97,7 +100,7 @@ impl Application {
     /// # Errors
     /// I/O errors of the server.
     pub async fn run_until_stopped(self) -> anyhow::Result<()> {
-        self.run_until(shutdown_signal()).await
+        self.run_until(service_kit::shutdown::signal()).await
     }
 
     /// Serves until `signal` completes (tests and embedders), then shuts down gracefully.
@@ -109,11 +112,9 @@ impl Application {
         signal: impl Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
         let db = self.state.db.clone();
-        let app = router(self.state);
+        let app = router(self.state, self.request_timeout);
         tracing::info!(port = self.port, "expense-service listening");
-        axum::serve(self.listener, app)
-            .with_graceful_shutdown(signal)
-            .await?;
+        service_kit::shutdown::serve(self.listener, app, signal).await?;
         if let Err(e) = db.close().await {
             tracing::warn!(error = %e, "closing the database pool");
         }
@@ -139,28 +140,4 @@ async fn warn_if_rls_bypassed(conn: &sea_orm::DatabaseConnection) {
              does not apply; connect as a dedicated non-owner role (see README)"
         );
     }
-}
-
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        if tokio::signal::ctrl_c().await.is_err() {
-            std::future::pending::<()>().await;
-        }
-    };
-    #[cfg(unix)]
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
-    #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    tokio::select! {
-        () = ctrl_c => {},
-        () = terminate => {},
-    }
-    tracing::info!("shutting down");
 }

@@ -1,17 +1,8 @@
-//! Tracing set-up: `RUST_LOG` filter, `LOG_FORMAT` json or pretty.
+//! Tracing set-up: service-kit's, with this service's `RUST_LOG` and `LOG_FORMAT`.
 
-use tracing_subscriber::EnvFilter;
-
-use crate::config::LogFormat;
+use crate::config::Settings;
 
 /// Installs the global subscriber (once; later calls are ignored, which tests rely on).
-pub fn init(filter: &str, format: LogFormat) {
-    let filter = EnvFilter::try_new(filter).unwrap_or_else(|_| EnvFilter::new("info"));
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr);
-    let _ = match format {
-        LogFormat::Json => builder.json().try_init(),
-        LogFormat::Pretty => builder.try_init(),
-    };
+pub fn init(settings: &Settings) {
+    service_kit::telemetry::init(&settings.rust_log, settings.log_format);
 }
