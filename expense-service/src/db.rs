@@ -200,19 +200,9 @@ mod tests {
             ("busy_timeout", "5000"),
             ("foreign_keys", "1"),
         ] {
-            let row = db
-                .query_one_raw(Statement::from_string(
-                    DbBackend::Sqlite,
-                    format!("PRAGMA {pragma}"),
-                ))
+            let value = service_kit::db::sqlite_pragma(&db, pragma)
                 .await
-                .expect("pragma")
-                .expect("a row");
-            let value = row
-                .try_get_by_index::<i64>(0)
-                .map(|n| n.to_string())
-                .or_else(|_| row.try_get_by_index::<String>(0))
-                .expect("a value");
+                .expect("a pragma value");
             assert_eq!(value, expected, "PRAGMA {pragma}");
         }
     }

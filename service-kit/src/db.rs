@@ -5,7 +5,9 @@ use std::path::Path;
 use std::time::Duration;
 
 use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
-use sea_orm::{ConnectOptions, Database, DatabaseConnection, DbErr};
+use sea_orm::{
+    ConnectOptions, ConnectionTrait as _, Database, DatabaseConnection, DbBackend, DbErr, Statement,
+};
 
 /// How long a writer waits for SQLite's lock before failing with "database is locked".
 pub const SQLITE_BUSY_TIMEOUT: Duration = Duration::from_secs(5);
@@ -56,10 +58,27 @@ pub fn sqlite_file_path(url: &str) -> Option<String> {
     (!path.is_empty() && path != ":memory:").then(|| path.to_owned())
 }
 
+/// The value of `PRAGMA name` on one of the pool's SQLite connections, as text (what the
+/// SQLite options above produce, for tests and diagnostics).
+///
+/// # Errors
+/// The database error, or a pragma that answers no row.
+pub async fn sqlite_pragma(db: &DatabaseConnection, name: &str) -> Result<String, DbErr> {
+    let row = db
+        .query_one_raw(Statement::from_string(
+            DbBackend::Sqlite,
+            format!("PRAGMA {name}"),
+        ))
+        .await?
+        .ok_or_else(|| DbErr::Custom(format!("PRAGMA {name} answered no row")))?;
+    row.try_get_by_index::<i64>(0)
+        .map(|n| n.to_string())
+        .or_else(|_| row.try_get_by_index::<String>(0))
+        .map_err(|e| DbErr::Custom(format!("PRAGMA {name}: {e}")))
+}
+
 #[cfg(test)]
 mod tests {
-    use sea_orm::{ConnectionTrait, DbBackend, Statement};
-
     use super::*;
 
     #[test]
@@ -72,31 +91,19 @@ mod tests {
         assert_eq!(sqlite_file_path("postgres://x@y/z"), None);
     }
 
-    /// The value of `PRAGMA name` on one of the pool's connections.
-    pub(crate) async fn pragma(db: &DatabaseConnection, name: &str) -> String {
-        let row = db
-            .query_one_raw(Statement::from_string(
-                DbBackend::Sqlite,
-                format!("PRAGMA {name}"),
-            ))
-            .await
-            .unwrap()
-            .unwrap();
-        row.try_get_by_index::<i64>(0)
-            .map(|n| n.to_string())
-            .or_else(|_| row.try_get_by_index::<String>(0))
-            .unwrap()
-    }
-
     #[tokio::test]
     async fn sqlite_gets_wal_normal_sync_a_busy_timeout_and_foreign_keys() {
         let dir = tempfile::tempdir().unwrap();
         let url = format!("sqlite://{}/nested/x.db?mode=rwc", dir.path().display());
         let db = connect(&url, 2).await.unwrap();
         assert!(dir.path().join("nested/x.db").exists(), "directory created");
-        assert_eq!(pragma(&db, "journal_mode").await, "wal");
-        assert_eq!(pragma(&db, "synchronous").await, "1", "NORMAL");
-        assert_eq!(pragma(&db, "busy_timeout").await, "5000");
-        assert_eq!(pragma(&db, "foreign_keys").await, "1");
+        assert_eq!(sqlite_pragma(&db, "journal_mode").await.unwrap(), "wal");
+        assert_eq!(
+            sqlite_pragma(&db, "synchronous").await.unwrap(),
+            "1",
+            "NORMAL"
+        );
+        assert_eq!(sqlite_pragma(&db, "busy_timeout").await.unwrap(), "5000");
+        assert_eq!(sqlite_pragma(&db, "foreign_keys").await.unwrap(), "1");
     }
 }
