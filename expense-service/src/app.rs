@@ -2,14 +2,11 @@
 
 use std::time::Duration;
 
-use askama::Template;
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::extract::Request;
 use axum::http::{HeaderName, HeaderValue, StatusCode, header};
-use axum::middleware::{self, Next};
-use axum::response::{Html, IntoResponse, Json, Response};
-use serde_json::json;
+use axum::middleware;
 use shared_jwt::{AuthContext, AuthLayer};
 use tower::ServiceBuilder;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
@@ -18,9 +15,8 @@ use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::{DefaultOnResponse, TraceLayer};
 
 use crate::db::Db;
-use crate::error::{AppError, ErrorInfo};
+use crate::error::{self, AppError};
 use crate::routes;
-use crate::views::ErrorPage;
 
 /// Shared by every handler. Cheap to clone.
 #[derive(Clone, Debug)]
@@ -39,7 +35,8 @@ const CSP: &str = "default-src 'self'; base-uri 'none'; object-src 'none'; form-
 
 /// The whole application.
 pub fn router(state: AppState) -> Router {
-    let auth_layer = AuthLayer::new(state.auth.clone());
+    let auth_layer =
+        AuthLayer::new(state.auth.clone()).render_rejections_with(error::auth_rejection);
     Router::new()
         .merge(routes::pages::router())
         .merge(routes::forms::router())
@@ -70,52 +67,11 @@ pub fn router(state: AppState) -> Router {
                 .layer(security_header(header::REFERRER_POLICY, "strict-origin-when-cross-origin"))
                 .layer(security_header(header::CACHE_CONTROL, "no-store"))
                 .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, Duration::from_secs(30)))
-                .layer(middleware::from_fn(error_pages))
+                .layer(middleware::from_fn(error::negotiate))
                 .layer(auth_layer),
         )
 }
 
 fn security_header(name: HeaderName, value: &'static str) -> SetResponseHeaderLayer<HeaderValue> {
     SetResponseHeaderLayer::if_not_present(name, HeaderValue::from_static(value))
-}
-
-/// Turns an [`AppError`] response into an HTML page outside `/api/`, and adds the request id
-/// to 500s.
-async fn error_pages(req: Request, next: Next) -> Response {
-    let is_api = req.uri().path().starts_with("/api/");
-    let request_id = req
-        .headers()
-        .get(REQUEST_ID)
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_owned);
-    let mut response = next.run(req).await;
-    let Some(info) = response.extensions_mut().remove::<ErrorInfo>() else {
-        return response;
-    };
-    let request_id = (info.status == StatusCode::INTERNAL_SERVER_ERROR)
-        .then_some(request_id)
-        .flatten();
-    if is_api {
-        return match request_id {
-            Some(id) => (
-                info.status,
-                Json(json!({ "detail": info.message, "request_id": id })),
-            )
-                .into_response(),
-            None => response,
-        };
-    }
-    let page = ErrorPage {
-        status: info.status.as_u16(),
-        title: info.status.canonical_reason().unwrap_or("Error").to_owned(),
-        message: info.message,
-        request_id,
-    };
-    match page.render() {
-        Ok(html) => (info.status, Html(html)).into_response(),
-        Err(e) => {
-            tracing::error!(error = %e, "error page failed to render");
-            response
-        }
-    }
 }

@@ -294,7 +294,7 @@ pub struct DepartmentsPage {
 
 /// Any error as a page (403, 404, 409, 400, 500).
 #[derive(Template)]
-#[template(path = "expenses/error.html")]
+#[template(path = "errors/expenses.html")]
 pub struct ErrorPage {
     /// Numeric status.
     pub status: u16,

@@ -10,7 +10,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use chrono::Utc;
 use serde::Deserialize;
-use shared_jwt::Role;
+use shared_jwt::{AtLeastAdmin, AtLeastMember, RequireRole};
 use uuid::Uuid;
 
 use super::pages::{detail_page, nav};
@@ -132,8 +132,11 @@ fn edit_spec(id: Uuid) -> FormSpec {
     }
 }
 
-async fn new_form(State(state): State<AppState>, ctx: Ctx) -> Result<Response> {
-    ctx.require(Role::Member)?;
+async fn new_form(
+    State(state): State<AppState>,
+    _: RequireRole<AtLeastMember>,
+    ctx: Ctx,
+) -> Result<Response> {
     let input = ExpenseInput {
         currency: "EUR".into(),
         spent_on: Utc::now().date_naive().to_string(),
@@ -288,10 +291,10 @@ async fn departments_view(
 
 async fn departments_page(
     State(state): State<AppState>,
+    _: RequireRole<AtLeastAdmin>,
     ctx: Ctx,
     Q(query): Q<DepartmentsQuery>,
 ) -> Result<Response> {
-    ctx.require(Role::Admin)?;
     let created = query
         .created
         .as_deref()

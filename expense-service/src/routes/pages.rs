@@ -25,7 +25,7 @@ pub fn router() -> Router<AppState> {
 
 /// The header of every page for this user.
 pub(crate) fn nav(state: &AppState, ctx: &Ctx) -> Nav {
-    Nav::new(&ctx.claims, state.auth.auth_url.as_str(), ctx.csrf_token())
+    Nav::new(ctx.claims(), state.auth.auth_url.as_str(), ctx.csrf_token())
 }
 
 /// `/?status=…&department=…&month=…&page=N` from validated values only.
@@ -135,7 +135,7 @@ pub(crate) async fn detail_page(
     let (e, department) = service::get(&state.db, ctx, id).await?;
     let pending = e.status == ExpenseStatus::Pending.as_str();
     let own = e.owner_id == ctx.actor.id;
-    let role = ctx.claims.user_role;
+    let role = ctx.claims().user_role;
     let status = if fields.is_empty() {
         StatusCode::OK
     } else {
