@@ -185,6 +185,17 @@ async fn bearer_requests_are_not_subject_to_csrf_checks() {
     assert_eq!(status, StatusCode::CREATED);
 }
 
+fn is_html(h: &HeaderMap) -> bool {
+    h[header::CONTENT_TYPE]
+        .to_str()
+        .unwrap()
+        .starts_with("text/html")
+}
+
+fn json_of(body: &str) -> Value {
+    serde_json::from_str(body).unwrap()
+}
+
 /// A script's write: the form token in the `X-CSRF-Token` header.
 async fn create_by_header(
     csrf: SessionCsrf,
@@ -234,12 +245,7 @@ async fn a_host_renderer_answers_every_rejection_in_the_hosts_look() {
         .get("/", &[("host", "globex.example.com"), ("cookie", &acme)])
         .await;
     assert_eq!(status, StatusCode::FORBIDDEN);
-    assert!(
-        h[header::CONTENT_TYPE]
-            .to_str()
-            .unwrap()
-            .starts_with("text/html")
-    );
+    assert!(is_html(&h));
     assert_eq!(body, page(WRONG_TENANT_DETAIL));
     for path in ["/admin", "/owner"] {
         let (status, _, body) = app.get(path, &[host, ("cookie", &acme)]).await;
@@ -258,10 +264,7 @@ async fn a_host_renderer_answers_every_rejection_in_the_hosts_look() {
     let cross_json = [cross[0], cross[1], cross[2], ("accept", "application/json")];
     let (status, _, body) = app.post_form("/expenses/new", &cross_json, "").await;
     assert_eq!(status, StatusCode::FORBIDDEN);
-    assert_eq!(
-        serde_json::from_str::<Value>(&body).unwrap(),
-        json!({ "host_detail": CSRF_DETAIL })
-    );
+    assert_eq!(json_of(&body), json!({ "host_detail": CSRF_DETAIL }));
 
     // No token: what the host kept, the contract's 303 and 401.
     let (status, h, _) = app.get("/admin", &[host]).await;
@@ -284,12 +287,7 @@ async fn without_a_renderer_a_failed_csrf_check_says_so_as_a_page_or_json() {
         .post_form("/expenses/new", &[("cookie", &c), origin], "")
         .await;
     assert_eq!(status, StatusCode::FORBIDDEN);
-    assert!(
-        h[header::CONTENT_TYPE]
-            .to_str()
-            .unwrap()
-            .starts_with("text/html")
-    );
+    assert!(is_html(&h));
     assert!(body.contains(CSRF_DETAIL), "{body}");
     let evil = ("origin", "https://evil.example");
     let (status, h, body) = app
@@ -330,10 +328,7 @@ async fn scripts_send_the_form_token_in_the_x_csrf_token_header() {
             )
             .await;
         assert_eq!(status, StatusCode::FORBIDDEN);
-        assert_eq!(
-            serde_json::from_str::<Value>(&body).unwrap(),
-            json!({ "host_detail": CSRF_DETAIL })
-        );
+        assert_eq!(json_of(&body), json!({ "host_detail": CSRF_DETAIL }));
     }
     let bearer = format!("Bearer {token}");
     let (status, _, _) = app
