@@ -73,11 +73,6 @@ impl AppError {
         }
     }
 
-    /// A 403 with a message.
-    pub fn forbidden(message: impl Into<String>) -> Self {
-        Self::Forbidden(message.into())
-    }
-
     /// The answer for a client that wants HTML (`wants_html`) or JSON.
     fn render(&self, wants_html: bool, request_id: Option<&str>) -> Response {
         let status = self.status();
@@ -218,5 +213,71 @@ impl From<PathRejection> for AppError {
     // A malformed id cannot name an object: the same answer as an unknown one.
     fn from(_: PathRejection) -> Self {
         Self::NotFound
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::body::to_bytes;
+    use axum::http::header::{CONTENT_TYPE, LOCATION, WWW_AUTHENTICATE};
+
+    async fn body(res: Response) -> String {
+        let bytes = to_bytes(res.into_body(), 1 << 20).await.unwrap();
+        String::from_utf8(bytes.to_vec()).unwrap()
+    }
+
+    #[test]
+    fn every_error_has_one_status_shared_jwts_included() {
+        let forbidden = AppError::Auth(AuthRejection::Forbidden);
+        assert_eq!(forbidden.status(), StatusCode::FORBIDDEN);
+        let signed_out = AppError::Auth(AuthRejection::Unauthenticated {
+            login_url: "https://auth.test/login".into(),
+        });
+        assert_eq!(signed_out.status(), StatusCode::UNAUTHORIZED);
+        assert_eq!(AppError::Validation(FieldErrors::new()).status(), 400);
+    }
+
+    #[tokio::test]
+    async fn no_token_keeps_the_contracts_redirect_and_401() {
+        let e = AppError::Auth(AuthRejection::Unauthenticated {
+            login_url: "https://auth.test/login?next=x".into(),
+        });
+        let page = e.render(true, None);
+        assert_eq!(page.status(), StatusCode::SEE_OTHER);
+        assert_eq!(page.headers()[LOCATION], "https://auth.test/login?next=x");
+        let api = e.render(false, None);
+        assert_eq!(api.status(), StatusCode::UNAUTHORIZED);
+        assert!(api.headers().contains_key(WWW_AUTHENTICATE));
+        assert!(body(api).await.contains("\"login_url\""));
+    }
+
+    #[tokio::test]
+    async fn pages_for_browsers_json_for_api_clients_request_id_on_500s_only() {
+        let mut fields = FieldErrors::new();
+        fields.add("amount", "Enter an amount.");
+        let invalid = AppError::Validation(fields);
+        assert_eq!(
+            body(invalid.render(false, Some("r1"))).await,
+            r#"{"amount":["Enter an amount."]}"#
+        );
+        let page = invalid.render(true, Some("r1"));
+        assert!(
+            page.headers()[CONTENT_TYPE]
+                .to_str()
+                .unwrap()
+                .starts_with("text/html")
+        );
+        let html = body(page).await;
+        assert!(html.contains("Some fields are invalid.") && !html.contains("r1"));
+
+        let internal = AppError::Internal(anyhow::anyhow!("secret cause"));
+        let json = body(internal.render(false, Some("r1"))).await;
+        assert_eq!(
+            json,
+            r#"{"detail":"Something went wrong on our side.","request_id":"r1"}"#
+        );
+        let html = body(internal.render(true, Some("r1"))).await;
+        assert!(html.contains("r1") && !html.contains("secret cause"));
     }
 }
