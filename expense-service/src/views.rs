@@ -71,6 +71,16 @@ pub fn render(status: StatusCode, page: &impl Template) -> Result<Response, AppE
     Ok((status, Html(page.render()?)).into_response())
 }
 
+/// The status of a form page: `200`, or `422` when it shows field errors (nothing was written).
+#[must_use]
+pub fn form_status(fields: &FieldErrors) -> StatusCode {
+    if fields.is_empty() {
+        StatusCode::OK
+    } else {
+        StatusCode::UNPROCESSABLE_ENTITY
+    }
+}
+
 /// An option of a `<select>`.
 #[derive(Clone, Debug)]
 pub struct SelectOption {

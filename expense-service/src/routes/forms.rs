@@ -5,7 +5,6 @@
 
 use axum::Router;
 use axum::extract::State;
-use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use chrono::Utc;
@@ -22,7 +21,9 @@ use crate::error::{AppError, Result};
 use crate::repo::expenses::Decision;
 use crate::service::{self, DepartmentInput};
 use crate::session::Ctx;
-use crate::views::{DepartmentRow, DepartmentsPage, ExpenseFormPage, SelectOption, render};
+use crate::views::{
+    DepartmentRow, DepartmentsPage, ExpenseFormPage, SelectOption, form_status, render,
+};
 
 /// The form pages.
 pub fn router() -> Router<AppState> {
@@ -94,11 +95,7 @@ async fn expense_form(
     fields: FieldErrors,
 ) -> Result<Response> {
     let departments = service::departments(&state.db, ctx).await?;
-    let status = if fields.is_empty() {
-        StatusCode::OK
-    } else {
-        StatusCode::UNPROCESSABLE_ENTITY
-    };
+    let status = form_status(&fields);
     let view = ExpenseFormPage {
         nav: nav(state, ctx),
         heading: spec.heading,
@@ -268,11 +265,7 @@ async fn departments_view(
     created: Option<Uuid>,
 ) -> Result<Response> {
     let list = service::departments(&state.db, ctx).await?;
-    let status = if fields.is_empty() {
-        StatusCode::OK
-    } else {
-        StatusCode::UNPROCESSABLE_ENTITY
-    };
+    let status = form_status(&fields);
     let view = DepartmentsPage {
         nav: nav(state, ctx),
         created: created

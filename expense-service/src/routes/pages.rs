@@ -14,7 +14,9 @@ use crate::error::{AppError, Result};
 use crate::repo::expenses::{ExpenseFilter, PageRequest};
 use crate::service;
 use crate::session::Ctx;
-use crate::views::{DetailPage, ExpenseRow, ListPage, Nav, SelectOption, TotalLine, render};
+use crate::views::{
+    DetailPage, ExpenseRow, ListPage, Nav, SelectOption, TotalLine, form_status, render,
+};
 
 /// `GET /`, `GET /expenses/{id}`.
 pub fn router() -> Router<AppState> {
@@ -136,11 +138,7 @@ pub(crate) async fn detail_page(
     let pending = e.status == ExpenseStatus::Pending.as_str();
     let own = e.owner_id == ctx.actor.id;
     let role = ctx.claims().user_role;
-    let status = if fields.is_empty() {
-        StatusCode::OK
-    } else {
-        StatusCode::UNPROCESSABLE_ENTITY
-    };
+    let status = form_status(&fields);
     let view = DetailPage {
         nav: nav(state, ctx),
         e: ExpenseRow::new(&e, &department),
