@@ -146,7 +146,6 @@ impl AuthLayer {
     /// mean to change the contract's `303` / `401 {"detail", "login_url"}`.
     ///
     /// ```
-    /// use axum::http::StatusCode;
     /// use axum::response::{Html, IntoResponse};
     /// use shared_jwt::{AuthContext, AuthLayer, AuthRejection};
     ///
