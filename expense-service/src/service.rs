@@ -213,14 +213,7 @@ pub async fn update(
     let tx = db.write(&ctx.scope).await?;
     // Existence first: another tenant's id is a 404 whatever the body says.
     let existing = expenses::get(&ctx.scope, tx.conn(), id).await?;
-    if existing.owner_id != ctx.actor.id {
-        return Err(
-            RepoError::Forbidden("Only the person who filed an expense can change it.").into(),
-        );
-    }
-    if existing.status != crate::domain::ExpenseStatus::Pending.as_str() {
-        return Err(RepoError::Conflict("Only pending expenses can be changed.").into());
-    }
+    expenses::check_changeable(&existing, &ctx.actor)?;
     let input = patch(input_of(&existing));
     let valid = input
         .validate(Utc::now().date_naive())
@@ -240,14 +233,7 @@ pub async fn editable(db: &Db, ctx: &Ctx, id: Uuid) -> Result<expense::Model> {
     let tx = db.read(&ctx.scope).await?;
     let existing = expenses::get(&ctx.scope, tx.conn(), id).await?;
     tx.commit().await?;
-    if existing.owner_id != ctx.actor.id {
-        return Err(
-            RepoError::Forbidden("Only the person who filed an expense can change it.").into(),
-        );
-    }
-    if existing.status != crate::domain::ExpenseStatus::Pending.as_str() {
-        return Err(RepoError::Conflict("Only pending expenses can be changed.").into());
-    }
+    expenses::check_changeable(&existing, &ctx.actor)?;
     Ok(existing)
 }
 

@@ -71,6 +71,16 @@ pub fn render(status: StatusCode, page: &impl Template) -> Result<Response, AppE
     Ok((status, Html(page.render()?)).into_response())
 }
 
+/// The status of a form page: `200`, or `422` when it shows field errors (nothing was written).
+#[must_use]
+pub fn form_status(fields: &FieldErrors) -> StatusCode {
+    if fields.is_empty() {
+        StatusCode::OK
+    } else {
+        StatusCode::UNPROCESSABLE_ENTITY
+    }
+}
+
 /// An option of a `<select>`.
 #[derive(Clone, Debug)]
 pub struct SelectOption {
@@ -294,7 +304,7 @@ pub struct DepartmentsPage {
 
 /// Any error as a page (403, 404, 409, 400, 500).
 #[derive(Template)]
-#[template(path = "expenses/error.html")]
+#[template(path = "errors/expenses.html")]
 pub struct ErrorPage {
     /// Numeric status.
     pub status: u16,

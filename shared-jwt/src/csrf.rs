@@ -5,11 +5,12 @@
 //! 1. [`check_origin`]: an unsafe request whose `Sec-Fetch-Site` is `cross-site`, or whose
 //!    `Origin` is neither the service's own origin nor an allowed one, is refused. The
 //!    [`crate::AuthLayer`] runs it for every unsafe cookie-authenticated request and
-//!    [`crate::CurrentUser`] answers `403` when it failed.
+//!    [`crate::CurrentUser`] answers `403` ([`crate::AuthRejection::Csrf`]) when it failed.
 //! 2. A form token ([`Csrf::token_for`] / [`Csrf::verify`]): an HMAC-SHA256 of the session id
 //!    (`sid` claim; `sub` + tenant when there is none) under a per-service secret
-//!    (`CSRF_SECRET`), put in a hidden field and checked by the handler. It changes with every
-//!    new session and needs no server-side storage.
+//!    (`CSRF_SECRET`), put in a hidden field (or the [`CSRF_HEADER`] of a script's request) and
+//!    checked by the handler ([`crate::SessionCsrf`]). It changes with every new session and
+//!    needs no server-side storage.
 //!
 //! Requests authenticated by `Authorization: Bearer` are not CSRF-prone: a browser never adds
 //! that header by itself, so neither check applies to them.
@@ -26,6 +27,10 @@ use crate::claims::Claims;
 
 /// The name of the hidden form field that carries the token, by convention.
 pub const CSRF_FIELD: &str = "csrf_token";
+
+/// The request header that carries the token on a script's cookie-authenticated write
+/// (`fetch` with credentials), by convention.
+pub const CSRF_HEADER: &str = "x-csrf-token";
 
 /// Issues and checks session-bound CSRF form tokens. Cheap to clone.
 #[derive(Clone)]

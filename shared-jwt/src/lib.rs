@@ -6,7 +6,8 @@
 //! share: the [`Claims`] of the contract, [`SigningKey`]s and [`VerifyingKey`]s (EdDSA by
 //! default, ES256, HS512) with their JWKS form, the [`CookieSettings`], the [`Csrf`] helpers,
 //! the [`AuthSettings`] read from the environment, and the axum integration ([`AuthLayer`],
-//! [`CurrentUser`], [`RequireRole`]).
+//! [`CurrentUser`], [`RequireRole`], [`SessionCsrf`], [`AuthRejection`] and the HTML-or-JSON
+//! rule [`axum::wants_html`]).
 //!
 //! Security properties, each covered by a test in `tests/`:
 //! - the algorithm comes from configuration, never from the token (`alg: none` and algorithm
@@ -57,12 +58,12 @@ pub mod verifier;
 
 pub use crate::axum::{
     AtLeastAdmin, AtLeastMember, AtLeastOwner, AuthContext, AuthLayer, AuthRejection, AuthService,
-    CurrentUser, MinRole, RequireRole, ResolvedAuth, SessionCsrf, TokenSource,
+    CurrentUser, MinRole, RenderRejection, RequireRole, ResolvedAuth, SessionCsrf, TokenSource,
 };
 pub use claims::{ACCESS_TOKEN_TYPE, Claims, Role};
 pub use config::{AuthSettings, ConfigError, TokenSettings, Vars};
 pub use cookies::CookieSettings;
-pub use csrf::{CSRF_FIELD, Csrf, CsrfError, check_origin, is_unsafe_method};
+pub use csrf::{CSRF_FIELD, CSRF_HEADER, Csrf, CsrfError, check_origin, is_unsafe_method};
 pub use keys::{Algorithm, KeyError, KeySet, SigningKey, VerifyingKey};
 pub use signer::{AccessTokenInput, SignError, Signer};
 pub use verifier::{

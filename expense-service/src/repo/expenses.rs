@@ -251,16 +251,45 @@ async fn why_unchanged(
         Ok(row) => row,
         Err(e) => return e,
     };
-    if reviewing && row.owner_id == actor.id {
-        RepoError::Forbidden("You cannot review your own expense.")
-    } else if !reviewing && row.owner_id != actor.id {
-        RepoError::Forbidden("Only the person who filed an expense can change it.")
-    } else if row.status != ExpenseStatus::Pending.as_str() {
-        RepoError::Conflict("Only pending expenses can be changed.")
+    let verdict = if reviewing && row.owner_id == actor.id {
+        Err(RepoError::Forbidden("You cannot review your own expense."))
+    } else if reviewing {
+        check_pending(&row)
     } else {
-        // Raced with a concurrent change that has since been undone: report a conflict.
-        RepoError::Conflict("The expense changed meanwhile; try again.")
+        check_changeable(&row, actor)
+    };
+    // Raced with a concurrent change that has since been undone: report a conflict.
+    verdict.err().unwrap_or(RepoError::Conflict(
+        "The expense changed meanwhile; try again.",
+    ))
+}
+
+fn check_owner(row: &Model, actor: &Actor) -> Result<(), RepoError> {
+    if row.owner_id == actor.id {
+        Ok(())
+    } else {
+        Err(RepoError::Forbidden(
+            "Only the person who filed an expense can change it.",
+        ))
     }
+}
+
+fn check_pending(row: &Model) -> Result<(), RepoError> {
+    if row.status == ExpenseStatus::Pending.as_str() {
+        Ok(())
+    } else {
+        Err(RepoError::Conflict("Only pending expenses can be changed."))
+    }
+}
+
+/// The rule for editing or deleting an expense: only the person who filed it, only while it is
+/// pending.
+///
+/// # Errors
+/// `Forbidden` (someone else's), `Conflict` (not pending).
+pub fn check_changeable(row: &Model, actor: &Actor) -> Result<(), RepoError> {
+    check_owner(row, actor)?;
+    check_pending(row)
 }
 
 fn own_pending(scope: &TenantScope, id: Uuid, owner: &Actor) -> Condition {
@@ -284,12 +313,7 @@ pub async fn update_pending(
     input: ValidExpense,
 ) -> Result<Model, RepoError> {
     // Order matters for the answer: a foreign id is 404 before its department is judged.
-    let existing = get(scope, conn, id).await?;
-    if existing.owner_id != owner.id {
-        return Err(RepoError::Forbidden(
-            "Only the person who filed an expense can change it.",
-        ));
-    }
+    check_owner(&get(scope, conn, id).await?, owner)?;
     require_department(scope, conn, input.department_id).await?;
     let result = Entity::update_many()
         .col_expr(Column::AmountMinor, Expr::value(input.money.minor()))

@@ -141,7 +141,7 @@ impl ExpenseBody {
 }
 
 async fn me(ctx: Ctx) -> Json<Value> {
-    let mut claims = serde_json::to_value(&ctx.claims).unwrap_or_else(|_| json!({}));
+    let mut claims = serde_json::to_value(ctx.claims()).unwrap_or_else(|_| json!({}));
     // The CSRF token a cookie-authenticated script sends back in `X-CSRF-Token`.
     let csrf = ctx.csrf_token();
     if let Some(map) = claims.as_object_mut() {

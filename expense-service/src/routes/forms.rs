@@ -5,12 +5,11 @@
 
 use axum::Router;
 use axum::extract::State;
-use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use chrono::Utc;
 use serde::Deserialize;
-use shared_jwt::Role;
+use shared_jwt::{AtLeastAdmin, AtLeastMember, RequireRole};
 use uuid::Uuid;
 
 use super::pages::{detail_page, nav};
@@ -22,7 +21,9 @@ use crate::error::{AppError, Result};
 use crate::repo::expenses::Decision;
 use crate::service::{self, DepartmentInput};
 use crate::session::Ctx;
-use crate::views::{DepartmentRow, DepartmentsPage, ExpenseFormPage, SelectOption, render};
+use crate::views::{
+    DepartmentRow, DepartmentsPage, ExpenseFormPage, SelectOption, form_status, render,
+};
 
 /// The form pages.
 pub fn router() -> Router<AppState> {
@@ -94,11 +95,7 @@ async fn expense_form(
     fields: FieldErrors,
 ) -> Result<Response> {
     let departments = service::departments(&state.db, ctx).await?;
-    let status = if fields.is_empty() {
-        StatusCode::OK
-    } else {
-        StatusCode::UNPROCESSABLE_ENTITY
-    };
+    let status = form_status(&fields);
     let view = ExpenseFormPage {
         nav: nav(state, ctx),
         heading: spec.heading,
@@ -132,8 +129,11 @@ fn edit_spec(id: Uuid) -> FormSpec {
     }
 }
 
-async fn new_form(State(state): State<AppState>, ctx: Ctx) -> Result<Response> {
-    ctx.require(Role::Member)?;
+async fn new_form(
+    State(state): State<AppState>,
+    _: RequireRole<AtLeastMember>,
+    ctx: Ctx,
+) -> Result<Response> {
     let input = ExpenseInput {
         currency: "EUR".into(),
         spent_on: Utc::now().date_naive().to_string(),
@@ -265,11 +265,7 @@ async fn departments_view(
     created: Option<Uuid>,
 ) -> Result<Response> {
     let list = service::departments(&state.db, ctx).await?;
-    let status = if fields.is_empty() {
-        StatusCode::OK
-    } else {
-        StatusCode::UNPROCESSABLE_ENTITY
-    };
+    let status = form_status(&fields);
     let view = DepartmentsPage {
         nav: nav(state, ctx),
         created: created
@@ -288,10 +284,10 @@ async fn departments_view(
 
 async fn departments_page(
     State(state): State<AppState>,
+    _: RequireRole<AtLeastAdmin>,
     ctx: Ctx,
     Q(query): Q<DepartmentsQuery>,
 ) -> Result<Response> {
-    ctx.require(Role::Admin)?;
     let created = query
         .created
         .as_deref()

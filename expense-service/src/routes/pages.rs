@@ -14,7 +14,9 @@ use crate::error::{AppError, Result};
 use crate::repo::expenses::{ExpenseFilter, PageRequest};
 use crate::service;
 use crate::session::Ctx;
-use crate::views::{DetailPage, ExpenseRow, ListPage, Nav, SelectOption, TotalLine, render};
+use crate::views::{
+    DetailPage, ExpenseRow, ListPage, Nav, SelectOption, TotalLine, form_status, render,
+};
 
 /// `GET /`, `GET /expenses/{id}`.
 pub fn router() -> Router<AppState> {
@@ -25,7 +27,7 @@ pub fn router() -> Router<AppState> {
 
 /// The header of every page for this user.
 pub(crate) fn nav(state: &AppState, ctx: &Ctx) -> Nav {
-    Nav::new(&ctx.claims, state.auth.auth_url.as_str(), ctx.csrf_token())
+    Nav::new(ctx.claims(), state.auth.auth_url.as_str(), ctx.csrf_token())
 }
 
 /// `/?status=…&department=…&month=…&page=N` from validated values only.
@@ -135,12 +137,8 @@ pub(crate) async fn detail_page(
     let (e, department) = service::get(&state.db, ctx, id).await?;
     let pending = e.status == ExpenseStatus::Pending.as_str();
     let own = e.owner_id == ctx.actor.id;
-    let role = ctx.claims.user_role;
-    let status = if fields.is_empty() {
-        StatusCode::OK
-    } else {
-        StatusCode::UNPROCESSABLE_ENTITY
-    };
+    let role = ctx.claims().user_role;
+    let status = form_status(&fields);
     let view = DetailPage {
         nav: nav(state, ctx),
         e: ExpenseRow::new(&e, &department),

@@ -12,6 +12,7 @@ mod authn;
 mod csrf;
 mod departments;
 mod e2e;
+mod errors;
 mod expenses;
 mod isolation;
 mod pages;

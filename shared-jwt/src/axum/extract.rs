@@ -5,18 +5,19 @@ use std::ops::Deref;
 use std::sync::Arc;
 
 use ::axum::extract::{FromRequestParts, OptionalFromRequestParts};
+use http::HeaderMap;
 use http::request::Parts;
 
 use super::{AuthRejection, ResolvedAuth, TokenSource};
 use crate::claims::{Claims, Role};
-use crate::csrf::Csrf;
+use crate::csrf::{CSRF_HEADER, Csrf};
 
 /// The signed-in user: a verified token, of the Host's tenant (with `TENANT_FROM_HOST`), and
 /// for unsafe cookie-authenticated requests, one that passed the Origin check.
 ///
 /// Rejections: no or invalid token → [`AuthRejection::Unauthenticated`] (303 to sign-in for
 /// pages, 401 JSON for APIs); another tenant → [`AuthRejection::WrongTenant`]; a cross-origin
-/// unsafe request → [`AuthRejection::Forbidden`]. `Option<CurrentUser>` is `None` in all these
+/// unsafe request → [`AuthRejection::Csrf`]. `Option<CurrentUser>` is `None` in all these
 /// cases instead.
 #[derive(Clone, Debug)]
 pub struct CurrentUser(pub Claims);
@@ -62,7 +63,6 @@ fn decide(r: &ResolvedAuth) -> Result<&Claims, AuthRejection> {
         .as_ref()
         .map_err(|_| AuthRejection::Unauthenticated {
             login_url: r.login_url(),
-            wants_html: r.wants_html,
         })?;
     if r.ctx.tenant_host_domain.is_some()
         && r.host_tenant.as_deref() != Some(claims.tenant_slug.as_str())
@@ -70,7 +70,7 @@ fn decide(r: &ResolvedAuth) -> Result<&Claims, AuthRejection> {
         return Err(AuthRejection::WrongTenant);
     }
     if r.origin_check.is_err() {
-        return Err(AuthRejection::Forbidden);
+        return Err(AuthRejection::Csrf);
     }
     Ok(claims)
 }
@@ -79,7 +79,6 @@ fn decide(r: &ResolvedAuth) -> Result<&Claims, AuthRejection> {
 fn missing_layer() -> AuthRejection {
     AuthRejection::Unauthenticated {
         login_url: String::new(),
-        wants_html: false,
     }
 }
 
@@ -161,36 +160,57 @@ impl<S: Send + Sync, R: MinRole> FromRequestParts<S> for RequireRole<R> {
     }
 }
 
-/// The CSRF form token of the signed-in user's session, and its check.
+/// The signed-in user (as [`CurrentUser`], with the same rejections) with the CSRF form token
+/// of their session, and its check.
 ///
 /// Put [`SessionCsrf::token`] in a hidden `csrf_token` field of every form, and call
-/// [`SessionCsrf::verify`] with the submitted value in the POST handler. Bearer-authenticated
-/// requests pass `verify` whatever the value: a browser never sends that header by itself.
+/// [`SessionCsrf::verify`] with the submitted value in the POST handler (or
+/// [`SessionCsrf::verify_header`] for script writes sending [`CSRF_HEADER`]).
+/// Bearer-authenticated requests pass both checks whatever the value: a browser never sends
+/// that header by itself.
 #[derive(Clone, Debug)]
 pub struct SessionCsrf {
-    claims: Claims,
+    user: CurrentUser,
     csrf: Csrf,
     source: Option<TokenSource>,
 }
 
 impl SessionCsrf {
-    /// The token to embed in forms.
+    /// The signed-in user.
+    pub fn user(&self) -> &CurrentUser {
+        &self.user
+    }
+
+    /// The token to embed in forms (and to hand to scripts, for [`CSRF_HEADER`]).
     pub fn token(&self) -> String {
-        self.csrf.token_for(&self.claims)
+        self.csrf.token_for(&self.user.0)
+    }
+
+    /// Whether the token came in an `Authorization: Bearer` header (not CSRF-prone).
+    pub fn via_bearer(&self) -> bool {
+        self.source == Some(TokenSource::Bearer)
     }
 
     /// Checks a submitted token (constant time).
     ///
     /// # Errors
-    /// [`AuthRejection::Forbidden`] (403) when it is missing or wrong on a cookie request.
+    /// [`AuthRejection::Csrf`] (403) when it is missing or wrong on a cookie request.
     pub fn verify(&self, submitted: Option<&str>) -> Result<(), AuthRejection> {
-        if self.source == Some(TokenSource::Bearer) {
+        if self.via_bearer() {
             return Ok(());
         }
         match submitted {
-            Some(token) if self.csrf.verify(&self.claims, token) => Ok(()),
-            _ => Err(AuthRejection::Forbidden),
+            Some(token) if self.csrf.verify(&self.user.0, token) => Ok(()),
+            _ => Err(AuthRejection::Csrf),
         }
+    }
+
+    /// Checks the token a script sent in the [`CSRF_HEADER`] header.
+    ///
+    /// # Errors
+    /// As [`SessionCsrf::verify`].
+    pub fn verify_header(&self, headers: &HeaderMap) -> Result<(), AuthRejection> {
+        self.verify(headers.get(CSRF_HEADER).and_then(|v| v.to_str().ok()))
     }
 }
 
@@ -199,9 +219,9 @@ impl<S: Send + Sync> FromRequestParts<S> for SessionCsrf {
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
         let r = resolved(parts).ok_or_else(missing_layer)?;
-        let claims = decide(r)?.clone();
+        let user = CurrentUser(decide(r)?.clone());
         Ok(SessionCsrf {
-            claims,
+            user,
             csrf: r.ctx.csrf.clone(),
             source: r.source,
         })

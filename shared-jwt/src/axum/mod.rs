@@ -11,8 +11,10 @@
 //! - where to send the user to sign in (built from `PUBLIC_URL`, never from the client's Host,
 //!   except for a valid `{slug}.COOKIE_DOMAIN` host with `TENANT_FROM_HOST`).
 //!
-//! The layer also turns the `403` pages of [`AuthRejection`] into JSON for API requests, so
-//! handlers can return `AuthRejection::Forbidden` without knowing what the client wants.
+//! The layer also answers every [`AuthRejection`] (from the extractors, or returned by a
+//! handler) the way the request wants it ([`wants_html`]), with the host's renderer when one is
+//! installed ([`AuthLayer::render_rejections_with`]), so handlers never need to know what the
+//! client wants and a service's 401/403 answers look like the rest of its pages.
 
 mod context;
 mod extract;
@@ -22,7 +24,9 @@ pub use context::AuthContext;
 pub use extract::{
     AtLeastAdmin, AtLeastMember, AtLeastOwner, CurrentUser, MinRole, RequireRole, SessionCsrf,
 };
-pub use rejection::AuthRejection;
+pub use rejection::{
+    AuthRejection, CSRF_DETAIL, FORBIDDEN_DETAIL, UNAUTHENTICATED_DETAIL, WRONG_TENANT_DETAIL,
+};
 
 use std::future::Future;
 use std::pin::Pin;
@@ -34,6 +38,7 @@ use ::axum::extract::OriginalUri;
 use ::axum::response::{IntoResponse, Response};
 use http::header::{ACCEPT, AUTHORIZATION, HOST};
 use http::{HeaderMap, Request};
+use rejection::Rejected;
 use tower::{Layer, Service};
 
 use crate::claims::Claims;
@@ -87,9 +92,12 @@ impl ResolvedAuth {
     }
 }
 
-/// Whether a client wants HTML (redirects) rather than JSON (401 bodies): `/api/…`,
-/// `Accept: application/json`, and non-navigation fetches (`Sec-Fetch-Mode` present and not
-/// `navigate`) want JSON.
+/// The one HTML-or-JSON rule: whether a client wants HTML (pages, redirects to sign in) rather
+/// than JSON (`{"detail"}` bodies, 401s). `/api` and `/api/…`, `Accept: application/json`, and
+/// non-navigation fetches (`Sec-Fetch-Mode` present and not `navigate`) want JSON; everything
+/// else (browser navigation, form posts, clients that say nothing) wants HTML.
+///
+/// [`AuthLayer`] answers rejections by it; services use it for their own error pages too.
 pub fn wants_html(path: &str, headers: &HeaderMap) -> bool {
     if path == "/api" || path.starts_with("/api/") {
         return false;
@@ -111,16 +119,56 @@ pub fn wants_html(path: &str, headers: &HeaderMap) -> bool {
         .is_none_or(|m| m.eq_ignore_ascii_case("navigate"))
 }
 
+/// A host's rendering of [`AuthRejection`]s: given the rejection and whether the client wants
+/// HTML ([`wants_html`]), the response.
+pub type RenderRejection = dyn Fn(AuthRejection, bool) -> Response + Send + Sync;
+
 /// The Tower layer that resolves authentication (see the module docs). Never fails a request.
 #[derive(Clone)]
 pub struct AuthLayer {
     ctx: Arc<AuthContext>,
+    render: Option<Arc<RenderRejection>>,
 }
 
 impl AuthLayer {
-    /// A layer verifying with `ctx`.
+    /// A layer verifying with `ctx`, answering rejections with
+    /// [`AuthRejection::default_response`].
     pub fn new(ctx: AuthContext) -> Self {
-        Self { ctx: Arc::new(ctx) }
+        Self {
+            ctx: Arc::new(ctx),
+            render: None,
+        }
+    }
+
+    /// Answers rejections with `render` instead: a service's own error page for 403s, its own
+    /// JSON shape… `render` gets the rejection and whether the client wants HTML. Keep
+    /// [`AuthRejection::default_response`] for [`AuthRejection::Unauthenticated`] unless you
+    /// mean to change the contract's `303` / `401 {"detail", "login_url"}`.
+    ///
+    /// ```
+    /// use axum::response::{Html, IntoResponse};
+    /// use shared_jwt::{AuthContext, AuthLayer, AuthRejection};
+    ///
+    /// fn layer(ctx: AuthContext) -> AuthLayer {
+    ///     AuthLayer::new(ctx).render_rejections_with(|rejection: AuthRejection, wants_html| {
+    ///         match rejection {
+    ///             AuthRejection::Unauthenticated { .. } => rejection.default_response(wants_html),
+    ///             _ if wants_html => {
+    ///                 let page = format!("<h1>Sorry</h1><p>{}</p>", rejection.detail());
+    ///                 (rejection.status(), Html(page)).into_response()
+    ///             }
+    ///             _ => rejection.default_response(false),
+    ///         }
+    ///     })
+    /// }
+    /// ```
+    #[must_use]
+    pub fn render_rejections_with(
+        mut self,
+        render: impl Fn(AuthRejection, bool) -> Response + Send + Sync + 'static,
+    ) -> Self {
+        self.render = Some(Arc::new(render));
+        self
     }
 }
 
@@ -131,6 +179,7 @@ impl<S> Layer<S> for AuthLayer {
         AuthService {
             inner,
             ctx: self.ctx.clone(),
+            render: self.render.clone(),
         }
     }
 }
@@ -140,6 +189,7 @@ impl<S> Layer<S> for AuthLayer {
 pub struct AuthService<S> {
     inner: S,
     ctx: Arc<AuthContext>,
+    render: Option<Arc<RenderRejection>>,
 }
 
 impl<S> Service<Request<Body>> for AuthService<S>
@@ -160,14 +210,21 @@ where
         let clone = self.inner.clone();
         let mut inner = std::mem::replace(&mut self.inner, clone);
         let ctx = self.ctx.clone();
+        let render = self.render.clone();
         Box::pin(async move {
             // `Body` is not `Sync`: hold only the parts across the verification's await.
             let (mut parts, body) = req.into_parts();
             let resolved = Arc::new(resolve(&ctx, &parts).await);
             let wants_html = resolved.wants_html;
             parts.extensions.insert(resolved);
-            let response = inner.call(Request::from_parts(parts, body)).await?;
-            Ok(rejection::adapt_forbidden(response, wants_html))
+            let mut response = inner.call(Request::from_parts(parts, body)).await?;
+            Ok(match response.extensions_mut().remove::<Rejected>() {
+                Some(Rejected(rejection)) => match &render {
+                    Some(render) => render(rejection, wants_html),
+                    None => rejection.default_response(wants_html),
+                },
+                None => response,
+            })
         })
     }
 }
@@ -235,6 +292,6 @@ async fn resolve(ctx: &Arc<AuthContext>, req: &http::request::Parts) -> Resolved
 
 impl IntoResponse for CsrfError {
     fn into_response(self) -> Response {
-        AuthRejection::Forbidden.into_response()
+        AuthRejection::Csrf.into_response()
     }
 }

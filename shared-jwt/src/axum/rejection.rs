@@ -1,7 +1,13 @@
-//! [`AuthRejection`]: how a missing, invalid or insufficient token is answered.
+//! [`AuthRejection`]: why an extractor refused a request — its kind, status and public message —
+//! and the built-in way to answer it.
+//!
+//! An extractor's rejection is not answered where it is made: [`crate::AuthLayer`] finds it on
+//! the response and renders it for the request, with the host's renderer when one is installed
+//! ([`crate::AuthLayer::render_rejections_with`]), else with
+//! [`AuthRejection::default_response`]. Either way the client gets the negotiated form
+//! ([`super::wants_html`]): a page or a redirect for browsers, JSON for API clients.
 
 use ::axum::Json;
-use ::axum::body::Body;
 use ::axum::response::{IntoResponse, Response};
 use http::header::{CACHE_CONTROL, CONTENT_TYPE, LOCATION, WWW_AUTHENTICATE};
 use http::{HeaderValue, StatusCode};
@@ -9,56 +15,89 @@ use http::{HeaderValue, StatusCode};
 /// The `detail` of a 401.
 pub const UNAUTHENTICATED_DETAIL: &str =
     "Authentication credentials were not provided or are invalid.";
-/// The `detail` of a 403 for a role that is too low (or a refused cross-origin request).
+/// The `detail` of a 403 for a role that is too low.
 pub const FORBIDDEN_DETAIL: &str = "You do not have permission to perform this action.";
 /// The `detail` of a 403 for a token of another tenant.
 pub const WRONG_TENANT_DETAIL: &str = "This account belongs to another organization.";
+/// The `detail` of a 403 for a refused cross-site request or a missing or wrong form token.
+pub const CSRF_DETAIL: &str =
+    "The form expired or did not come from this site. Reload the page and try again.";
 
-/// Why an extractor refused a request.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// Why an extractor refused a request. [`AuthRejection::status`] and
+/// [`AuthRejection::detail`] are what a host needs to render it in its own look.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum AuthRejection {
-    /// No valid token. HTML navigation → `303` to `login_url`; API → `401` JSON
-    /// `{"detail", "login_url"}` with `WWW-Authenticate: Bearer error="invalid_token"`.
+    /// No valid token → `401`. Rendered by default as a `303` to `login_url` for browser
+    /// navigation, and as `401 {"detail", "login_url"}` with
+    /// `WWW-Authenticate: Bearer error="invalid_token"` for API clients.
+    #[error("{}", UNAUTHENTICATED_DETAIL)]
     Unauthenticated {
-        /// `{AUTH_URL}/login?next=<this request's absolute URL>`.
+        /// `{AUTH_URL}/login?next=<this request's absolute URL>` (empty without the layer).
         login_url: String,
-        /// Redirect (true) or JSON 401 (false).
-        wants_html: bool,
     },
-    /// The role is too low, or an unsafe cookie request failed the CSRF checks → `403`.
+    /// The role is too low → `403`.
+    #[error("{}", FORBIDDEN_DETAIL)]
     Forbidden,
     /// With `TENANT_FROM_HOST`: the token is for another tenant than the Host → `403`.
+    #[error("{}", WRONG_TENANT_DETAIL)]
     WrongTenant,
+    /// An unsafe cookie-authenticated request failed a CSRF check (cross-site `Origin` or
+    /// `Sec-Fetch-Site`, missing or wrong form token) → `403`.
+    #[error("{}", CSRF_DETAIL)]
+    Csrf,
 }
 
-/// Marks a 403 built here, so [`crate::AuthLayer`] can answer JSON to API clients.
-#[derive(Clone, Copy, Debug)]
-struct ForbiddenMarker(&'static str);
+/// Marks a response made by [`AuthRejection::into_response`], so that the layer renders it.
+#[derive(Clone, Debug)]
+pub(crate) struct Rejected(pub(crate) AuthRejection);
 
-impl IntoResponse for AuthRejection {
-    fn into_response(self) -> Response {
+impl AuthRejection {
+    /// `401` for [`AuthRejection::Unauthenticated`], `403` otherwise.
+    pub fn status(&self) -> StatusCode {
         match self {
-            AuthRejection::Unauthenticated {
-                login_url,
-                wants_html: true,
-            } => {
+            Self::Unauthenticated { .. } => StatusCode::UNAUTHORIZED,
+            Self::Forbidden | Self::WrongTenant | Self::Csrf => StatusCode::FORBIDDEN,
+        }
+    }
+
+    /// The public message (the `detail` of the JSON answer).
+    pub fn detail(&self) -> &'static str {
+        match self {
+            Self::Unauthenticated { .. } => UNAUTHENTICATED_DETAIL,
+            Self::Forbidden => FORBIDDEN_DETAIL,
+            Self::WrongTenant => WRONG_TENANT_DETAIL,
+            Self::Csrf => CSRF_DETAIL,
+        }
+    }
+
+    /// Where to sign in, for [`AuthRejection::Unauthenticated`].
+    pub fn login_url(&self) -> Option<&str> {
+        match self {
+            Self::Unauthenticated { login_url } => Some(login_url),
+            _ => None,
+        }
+    }
+
+    /// The built-in answer: for browsers (`wants_html`) a `303` to sign in or a small `403`
+    /// page; for API clients `401 {"detail", "login_url"}` with `WWW-Authenticate` or
+    /// `403 {"detail"}`. Hosts that render their own pages usually keep it for
+    /// [`AuthRejection::Unauthenticated`], whose shape the contract fixes.
+    pub fn default_response(&self, wants_html: bool) -> Response {
+        match (self, wants_html) {
+            (Self::Unauthenticated { login_url }, true) => {
                 let mut res = StatusCode::SEE_OTHER.into_response();
-                if let Ok(location) = HeaderValue::from_str(&login_url) {
+                if let Ok(location) = HeaderValue::from_str(login_url) {
                     res.headers_mut().insert(LOCATION, location);
                 }
                 res.headers_mut()
                     .insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
                 res
             }
-            AuthRejection::Unauthenticated {
-                login_url,
-                wants_html: false,
-            } => {
+            (Self::Unauthenticated { login_url }, false) => {
                 // Always `error="invalid_token"` (RFC 6750 §3.1 would omit the error code when
                 // no token was sent at all; clients treat both alike: sign in again).
-                let body =
-                    serde_json::json!({ "detail": UNAUTHENTICATED_DETAIL, "login_url": login_url });
-                let mut res = (StatusCode::UNAUTHORIZED, Json(body)).into_response();
+                let body = serde_json::json!({ "detail": self.detail(), "login_url": login_url });
+                let mut res = (self.status(), Json(body)).into_response();
                 res.headers_mut().insert(
                     WWW_AUTHENTICATE,
                     HeaderValue::from_static("Bearer error=\"invalid_token\""),
@@ -67,9 +106,23 @@ impl IntoResponse for AuthRejection {
                     .insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
                 res
             }
-            AuthRejection::Forbidden => forbidden_page(FORBIDDEN_DETAIL),
-            AuthRejection::WrongTenant => forbidden_page(WRONG_TENANT_DETAIL),
+            (_, true) => forbidden_page(self.detail()),
+            (_, false) => (
+                self.status(),
+                Json(serde_json::json!({ "detail": self.detail() })),
+            )
+                .into_response(),
         }
+    }
+}
+
+/// The API form of [`AuthRejection::default_response`] (what a route without
+/// [`crate::AuthLayer`] gets), marked so that the layer renders it for the request instead.
+impl IntoResponse for AuthRejection {
+    fn into_response(self) -> Response {
+        let mut res = self.default_response(false);
+        res.extensions_mut().insert(Rejected(self));
+        res
     }
 }
 
@@ -78,7 +131,7 @@ fn forbidden_page(detail: &'static str) -> Response {
         "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>Forbidden</title></head>\
          <body><main><h1>403 Forbidden</h1><p>{detail}</p></main></body></html>\n"
     );
-    let mut res = (
+    (
         StatusCode::FORBIDDEN,
         [(
             CONTENT_TYPE,
@@ -86,25 +139,5 @@ fn forbidden_page(detail: &'static str) -> Response {
         )],
         html,
     )
-        .into_response();
-    res.extensions_mut().insert(ForbiddenMarker(detail));
-    res
-}
-
-/// Rewrites a 403 page made by [`AuthRejection`] into `{"detail": …}` for API requests.
-pub(crate) fn adapt_forbidden(response: Response, wants_html: bool) -> Response {
-    if wants_html {
-        return response;
-    }
-    let Some(ForbiddenMarker(detail)) = response.extensions().get::<ForbiddenMarker>().copied()
-    else {
-        return response;
-    };
-    let (mut parts, _) = response.into_parts();
-    parts
-        .headers
-        .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
-    parts.headers.remove(http::header::CONTENT_LENGTH);
-    let body = serde_json::json!({ "detail": detail }).to_string();
-    Response::from_parts(parts, Body::from(body))
+        .into_response()
 }
