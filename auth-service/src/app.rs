@@ -17,7 +17,7 @@ use tower_http::trace::{DefaultOnResponse, TraceLayer};
 use tracing::Level;
 
 use crate::config::Settings;
-use crate::error::{AppError, REQUEST_ID};
+use crate::error::REQUEST_ID;
 use crate::state::AppState;
 
 /// Largest accepted request body.
@@ -90,10 +90,6 @@ async fn request_id_scope(req: Request, next: Next) -> Response {
     REQUEST_ID.scope(id, next.run(req)).await
 }
 
-async fn not_found() -> AppError {
-    AppError::NotFound
-}
-
 /// The complete application.
 pub fn build_router(state: AppState) -> Router {
     let security = SecurityHeaders::from_settings(&state.settings);
@@ -110,11 +106,8 @@ pub fn build_router(state: AppState) -> Router {
         .layer(middleware::from_fn(request_id_scope))
         .layer(middleware::from_fn_with_state(security, security_headers))
         .layer(DefaultBodyLimit::max(BODY_LIMIT));
-    // The JSON API brings its own JSON fallbacks and its CORS layer (API routes only).
-    let api = crate::api::router(&state.settings);
-    crate::routes::router()
-        .merge(api)
-        .fallback(not_found)
+    // Pages, the JSON API (with its CORS layer), the fallback and error negotiation.
+    crate::routes::router(&state.settings)
         .with_state(state)
         .layer(layers)
 }

@@ -24,9 +24,9 @@ use sea_orm::{
 use secrecy::{ExposeSecret, SecretSlice};
 use uuid::Uuid;
 
-use crate::audit::EventContext;
-use crate::crypto::{b64url, hmac_sha256, random_token, sha256_hex};
-use crate::entities::{refresh_token, tenant, user};
+use crate::infra::audit::EventContext;
+use crate::infra::crypto::{b64url, hmac_sha256, random_token, sha256_hex};
+use crate::infra::entities::{refresh_token, tenant, user};
 
 mod queries;
 
@@ -252,7 +252,7 @@ impl Sessions {
                     .is_some_and(|s| {
                         s.revoked_at.is_none()
                             && s.expires_at > now
-                            && crate::crypto::ct_eq(
+                            && crate::infra::crypto::ct_eq(
                                 s.token_hash.as_bytes(),
                                 sha256_hex(successor.as_bytes()).as_bytes(),
                             )

@@ -7,7 +7,7 @@ use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder
 use uuid::Uuid;
 
 use super::ActiveSession;
-use crate::entities::{refresh_token, tenant, user};
+use crate::infra::entities::{refresh_token, tenant, user};
 
 /// Revokes every token of a family.
 ///

@@ -2,12 +2,15 @@
 //! functions used by the routes, the CLI, the demo seeding and tests.
 
 use std::fmt;
+use std::str::FromStr;
 
 use chrono::Utc;
-use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DeriveValueType, EntityTrait, QueryFilter, Set,
+};
 use uuid::Uuid;
 
-use crate::entities::tenant;
+use crate::infra::entities::tenant::{self, Plan};
 
 /// Slugs that would clash with hosts or paths of the system.
 const RESERVED: &[&str] = &[
@@ -85,6 +88,14 @@ impl TenantSlug {
         Ok(Self(raw.to_owned()))
     }
 
+    /// Parses a slug as a person typed it: surrounding spaces dropped, case folded.
+    ///
+    /// # Errors
+    /// [`SlugError`] saying which rule it breaks.
+    pub fn parse_typed(raw: &str) -> Result<Self, SlugError> {
+        Self::parse(&raw.trim().to_lowercase())
+    }
+
     /// The slug as text.
     #[must_use]
     pub fn as_str(&self) -> &str {
@@ -120,7 +131,7 @@ impl TenantSlug {
     #[must_use]
     pub fn with_random_suffix(base: &str) -> Self {
         let mut bytes = [0u8; 3];
-        crate::crypto::fill_random(&mut bytes);
+        crate::infra::crypto::fill_random(&mut bytes);
         let base: String = base.chars().take(50).collect();
         let base = base.trim_end_matches('-');
         let base = if base.is_empty() { "org" } else { base };
@@ -134,8 +145,10 @@ impl fmt::Display for TenantSlug {
     }
 }
 
-/// Who may join a tenant by signing up.
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// Who may join a tenant by signing up. Stored as text (`open`, `invite_only`,
+/// `domains:a.test,b.test`); an unknown stored value fails the read.
+#[derive(Clone, Debug, PartialEq, Eq, DeriveValueType)]
+#[sea_orm(value_type = "String", column_type = "Text")]
 pub enum SignupPolicy {
     /// Anyone.
     Open,
@@ -145,36 +158,54 @@ pub enum SignupPolicy {
     Domains(Vec<String>),
 }
 
-impl SignupPolicy {
-    /// Parses the stored form (`open`, `invite_only`, `domains:a.test,b.test`); anything
-    /// unknown is treated as invite-only (fail closed).
-    #[must_use]
-    pub fn parse(stored: &str) -> Self {
+/// A stored or typed sign-up policy that is none of the known forms.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown sign-up policy (expected open, invite_only or domains:a.test,b.test)")]
+pub struct UnknownSignupPolicy;
+
+impl FromStr for SignupPolicy {
+    type Err = UnknownSignupPolicy;
+
+    /// Parses the stored form (`open`, `invite_only`, `domains:a.test,b.test`).
+    ///
+    /// # Errors
+    /// [`UnknownSignupPolicy`] for anything else.
+    fn from_str(stored: &str) -> Result<Self, Self::Err> {
         match stored {
-            "open" => Self::Open,
-            "invite_only" => Self::InviteOnly,
-            other => match other.strip_prefix("domains:") {
-                Some(list) => Self::Domains(
-                    list.split(',')
-                        .map(|d| d.trim().to_ascii_lowercase())
-                        .filter(|d| !d.is_empty())
-                        .collect(),
-                ),
-                None => Self::InviteOnly,
-            },
+            "open" => Ok(Self::Open),
+            "invite_only" => Ok(Self::InviteOnly),
+            other => other
+                .strip_prefix("domains:")
+                .map(|list| {
+                    Self::Domains(
+                        list.split(',')
+                            .map(|d| d.trim().to_ascii_lowercase())
+                            .filter(|d| !d.is_empty())
+                            .collect(),
+                    )
+                })
+                .ok_or(UnknownSignupPolicy),
         }
     }
+}
 
-    /// The stored form.
-    #[must_use]
-    pub fn to_stored(&self) -> String {
+impl fmt::Display for SignupPolicy {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Self::Open => "open".to_owned(),
-            Self::InviteOnly => "invite_only".to_owned(),
-            Self::Domains(list) => format!("domains:{}", list.join(",")),
+            Self::Open => f.write_str("open"),
+            Self::InviteOnly => f.write_str("invite_only"),
+            Self::Domains(list) => write!(f, "domains:{}", list.join(",")),
         }
     }
+}
 
+impl serde::Serialize for SignupPolicy {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+impl SignupPolicy {
     /// Whether someone with this (normalized) email may sign up.
     #[must_use]
     pub fn allows(&self, email_normalized: &str) -> bool {
@@ -232,9 +263,9 @@ pub async fn create_tenant(
         name: Set(name.to_owned()),
         slug: Set(slug.as_str().to_owned()),
         is_active: Set(true),
-        plan: Set("free".to_owned()),
+        plan: Set(Plan::Free),
         max_users: Set(max_users),
-        signup_policy: Set(signup_policy.to_stored()),
+        signup_policy: Set(signup_policy),
         created_at: Set(Utc::now()),
     };
     model.insert(db).await.map_err(|e| {
@@ -348,11 +379,12 @@ mod tests {
             SignupPolicy::InviteOnly,
             SignupPolicy::Domains(vec!["a.test".into()]),
         ] {
-            assert_eq!(SignupPolicy::parse(&p.to_stored()), p);
+            assert_eq!(p.to_string().parse::<SignupPolicy>(), Ok(p));
         }
-        let d = SignupPolicy::parse("domains:a.test, B.test");
+        let d: SignupPolicy = "domains:a.test, B.test".parse().unwrap();
         assert!(d.allows("x@b.test"));
         assert!(!d.allows("x@evil-b.test"));
-        assert!(!SignupPolicy::parse("bogus").allows("x@a.test"));
+        // No silent fallback: an unknown stored value is an error, not "invite only".
+        assert_eq!("bogus".parse::<SignupPolicy>(), Err(UnknownSignupPolicy));
     }
 }

@@ -1,23 +1,30 @@
-//! Self-service sign-up as a domain function, for every front end (`POST
-//! /api/v1/auth/users/` calls it; `POST /register` could too): join an existing
-//! organization as `member` (its sign-up policy and `max_users` permitting) or create a
-//! new one as its `owner`.
+//! Self-service sign-up for both front ends (`POST /register`, `POST
+//! /api/v1/auth/users/`): the fields' rules ([`SignupFields::parse`]) and the sign-up
+//! itself ([`sign_up`]): join an existing organization as `member` (its sign-up policy
+//! and `max_users` permitting) or create a new one as its `owner`.
 //!
 //! Enumeration: every refusal to join — unknown, inactive, invite-only, domain not
-//! allowed, full, or the address already registered there — is one [`SignUp::Refused`],
-//! after the same work (the password is always hashed first). A new organization's slug
-//! is derived from its name, with a random suffix when that is taken or reserved.
+//! allowed, full, or the address already registered there — is one [`SignUp::Refused`]
+//! (shown as [`JOIN_REFUSED`]), after the same work (the password is always hashed
+//! first). A new organization's slug is derived from its name, with a random suffix
+//! when that is taken or reserved, so creating never reveals another tenant.
 
 use sea_orm::{DatabaseTransaction, TransactionTrait};
 use secrecy::SecretString;
 use shared_jwt::Role;
 
-use crate::audit::{self, EventContext, EventKind};
-use crate::entities::{tenant, user};
+use crate::accounts::tenants::{self, SignupPolicy, TenantError, TenantSlug};
+use crate::accounts::users::{self, Email, NewUser, UserError};
 use crate::error::AppError;
+use crate::infra::audit::{self, AuditEvent, EventContext};
+use crate::infra::entities::{tenant, user};
+use crate::infra::password;
 use crate::state::AppState;
-use crate::tenants::{self, SignupPolicy, TenantError, TenantSlug};
-use crate::users::{self, Email, NewUser, UserError};
+
+/// The one message for every refused join.
+pub const JOIN_REFUSED: &str = "We could not add you to this organization. It may not exist, may not accept \
+sign-ups from your address, or may be full — or you may already have an account there, in which case please \
+sign in. Ask the organization's administrator for an invitation if in doubt.";
 
 /// Users a new organization may have (as for `POST /register`).
 pub const NEW_TENANT_MAX_USERS: i32 = 50;
@@ -40,7 +47,7 @@ pub struct ValidSignup {
     pub last_name: String,
     /// Address.
     pub email: Email,
-    /// Password (checked by [`crate::password::check_policy`]).
+    /// Password (checked by [`crate::infra::password::check_policy`]).
     pub password: SecretString,
     /// Where to.
     pub target: SignupTarget,
@@ -58,6 +65,107 @@ pub enum SignUp {
     },
     /// Joining was refused (one answer for every reason).
     Refused,
+}
+
+/// Which organization the sign-up names, as typed (the front end decides which field
+/// was meant, and reports a missing or double choice in its own words).
+#[derive(Debug, Clone, Copy)]
+pub enum TargetField<'a> {
+    /// The slug of an organization to join (trimmed and lowercased here).
+    Join(&'a str),
+    /// The name of an organization to create.
+    Create(&'a str),
+}
+
+/// The sign-up fields as typed; `None` = missing, already reported by the front end.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SignupFields<'a> {
+    /// Given name.
+    pub first_name: Option<&'a str>,
+    /// Family name.
+    pub last_name: Option<&'a str>,
+    /// Email address.
+    pub email: Option<&'a str>,
+    /// Password.
+    pub password: Option<&'a str>,
+    /// Join or create.
+    pub target: Option<TargetField<'a>>,
+}
+
+/// A sign-up field with a problem.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SignupField {
+    /// Given name.
+    FirstName,
+    /// Family name.
+    LastName,
+    /// Email address.
+    Email,
+    /// Password.
+    Password,
+    /// The organization to join.
+    Join,
+    /// The organization to create.
+    Create,
+}
+
+impl SignupFields<'_> {
+    /// Checks every field, collecting every problem.
+    ///
+    /// # Errors
+    /// Each field's message, when any field is wrong or missing.
+    pub fn parse(self) -> Result<ValidSignup, Vec<(SignupField, String)>> {
+        let mut errors = Vec::new();
+        let e = &mut errors;
+        let first_name = self
+            .first_name
+            .and_then(|v| note(e, SignupField::FirstName, users::parse_name(v)));
+        let last_name = self
+            .last_name
+            .and_then(|v| note(e, SignupField::LastName, users::parse_name(v)));
+        let email = self
+            .email
+            .and_then(|v| note(e, SignupField::Email, Email::parse(v)));
+        let password = self.password.and_then(|p| {
+            let policy = password::check_policy(p, self.email.unwrap_or("").trim());
+            note(e, SignupField::Password, policy).map(|()| SecretString::from(p.to_owned()))
+        });
+        let target = self.target.and_then(|t| match t {
+            TargetField::Join(slug) => note(
+                e,
+                SignupField::Join,
+                TenantSlug::parse_typed(slug).map(SignupTarget::Join),
+            ),
+            TargetField::Create(name) => note(
+                e,
+                SignupField::Create,
+                parse_organization_name(name).map(SignupTarget::Create),
+            ),
+        });
+        match (first_name, last_name, email, password, target) {
+            (Some(first_name), Some(last_name), Some(email), Some(password), Some(target))
+                if errors.is_empty() =>
+            {
+                Ok(ValidSignup {
+                    first_name,
+                    last_name,
+                    email,
+                    password,
+                    target,
+                })
+            }
+            _ => Err(errors),
+        }
+    }
+}
+
+/// `r`'s value, or its message noted against `field`.
+fn note<T, E: ToString>(
+    errors: &mut Vec<(SignupField, String)>,
+    field: SignupField,
+    r: Result<T, E>,
+) -> Option<T> {
+    r.map_err(|e| errors.push((field, e.to_string()))).ok()
 }
 
 /// Checks a new organization's name: 1–200 characters, no control characters.
@@ -116,7 +224,7 @@ pub async fn sign_up(
         Ok((user, tenant)) => {
             audit::record(
                 &txn,
-                EventKind::Signup,
+                AuditEvent::Signup,
                 Some(tenant.id),
                 Some(user.id),
                 ctx,
@@ -138,7 +246,7 @@ pub async fn sign_up(
             drop(txn);
             audit::record(
                 &state.db,
-                EventKind::SignupRefused,
+                AuditEvent::SignupRefused,
                 None,
                 None,
                 ctx,
