@@ -10,8 +10,6 @@
 //! - the last active owner can be neither demoted nor deactivated ([`AdminError::LastOwner`]);
 //! - deactivating a user revokes all of their sessions.
 
-use chrono::Utc;
-use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait,
     IntoActiveModel, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set, TransactionTrait,
@@ -21,8 +19,8 @@ use uuid::Uuid;
 
 use crate::accounts::sessions;
 use crate::infra::audit::{AuditEvent, EventContext, record};
+use crate::infra::entities::user;
 use crate::infra::entities::user::UserRole;
-use crate::infra::entities::{refresh_token, tenant, user};
 
 /// Who asks for a change.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -126,7 +124,7 @@ pub async fn update_user(
         }
     }
     let txn = db.begin().await?;
-    lock_tenant(&txn, tenant_id).await?;
+    crate::accounts::tenants::lock(&txn, tenant_id).await?;
     let target = user::Entity::find_by_id(user_id)
         .filter(user::Column::TenantId.eq(tenant_id))
         .one(&txn)
@@ -221,12 +219,7 @@ pub async fn set_tenant_active(
     let txn = db.begin().await?;
     crate::accounts::tenants::set_active(&txn, tenant_id, active).await?;
     if !active {
-        refresh_token::Entity::update_many()
-            .col_expr(refresh_token::Column::RevokedAt, Expr::value(Utc::now()))
-            .filter(refresh_token::Column::TenantId.eq(tenant_id))
-            .filter(refresh_token::Column::RevokedAt.is_null())
-            .exec(&txn)
-            .await?;
+        sessions::revoke_all_in_tenant(&txn, tenant_id).await?;
     }
     record(
         &txn,
@@ -238,17 +231,4 @@ pub async fn set_tenant_active(
     )
     .await?;
     txn.commit().await
-}
-
-/// Write-locks the tenant row (a no-op update), as [`crate::accounts::users::insert_into_tenant`] does.
-async fn lock_tenant(db: &impl ConnectionTrait, tenant_id: Uuid) -> Result<(), sea_orm::DbErr> {
-    tenant::Entity::update_many()
-        .col_expr(
-            tenant::Column::MaxUsers,
-            Expr::col(tenant::Column::MaxUsers),
-        )
-        .filter(tenant::Column::Id.eq(tenant_id))
-        .exec(db)
-        .await
-        .map(|_| ())
 }

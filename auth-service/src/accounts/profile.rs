@@ -5,21 +5,19 @@
 
 use std::net::IpAddr;
 
-use chrono::Utc;
-use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait,
-    IntoActiveModel, QueryFilter, Set, TransactionTrait,
+    ActiveModelTrait, ConnectionTrait, DatabaseConnection, IntoActiveModel, Set, TransactionTrait,
 };
 use secrecy::SecretString;
 use uuid::Uuid;
 
 use crate::accounts::access::SignedIn;
+use crate::accounts::sessions;
 use crate::accounts::signin::{self, PasswordCheck};
 use crate::accounts::throttle::Throttled;
 use crate::error::AppError;
 use crate::infra::audit::{AuditEvent, EventContext, record};
-use crate::infra::entities::{refresh_token, user};
+use crate::infra::entities::user;
 use crate::infra::password;
 use crate::state::AppState;
 
@@ -142,14 +140,7 @@ pub async fn set_password_hash(
     let mut model = user.into_active_model();
     model.password_hash = Set(password_hash);
     model.update(&txn).await?;
-    let mut revoke = refresh_token::Entity::update_many()
-        .col_expr(refresh_token::Column::RevokedAt, Expr::value(Utc::now()))
-        .filter(refresh_token::Column::UserId.eq(user_id))
-        .filter(refresh_token::Column::RevokedAt.is_null());
-    if let Some(keep) = keep {
-        revoke = revoke.filter(refresh_token::Column::FamilyId.ne(keep));
-    }
-    let revoked = revoke.exec(&txn).await?.rows_affected;
+    let revoked = sessions::revoke_all_for_user_except(&txn, user_id, keep).await?;
     record(
         &txn,
         AuditEvent::PasswordChanged,

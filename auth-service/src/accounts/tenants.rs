@@ -280,6 +280,24 @@ pub async fn create_tenant(
     })
 }
 
+/// Write-locks the tenant row inside the caller's transaction (a no-op update), so
+/// checks on its users (`max_users`, the last owner) hold under concurrency on SQLite
+/// and PostgreSQL alike.
+///
+/// # Errors
+/// A database failure.
+pub async fn lock(db: &impl ConnectionTrait, tenant_id: Uuid) -> Result<(), sea_orm::DbErr> {
+    tenant::Entity::update_many()
+        .col_expr(
+            tenant::Column::MaxUsers,
+            sea_orm::sea_query::Expr::col(tenant::Column::MaxUsers),
+        )
+        .filter(tenant::Column::Id.eq(tenant_id))
+        .exec(db)
+        .await
+        .map(|_| ())
+}
+
 /// The tenant with this slug, active or not.
 ///
 /// # Errors

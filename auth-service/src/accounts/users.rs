@@ -177,14 +177,7 @@ pub async fn insert_into_tenant(
     new: NewUser,
     self_signup: bool,
 ) -> Result<user::Model, UserError> {
-    tenant::Entity::update_many()
-        .col_expr(
-            tenant::Column::MaxUsers,
-            Expr::col(tenant::Column::MaxUsers),
-        )
-        .filter(tenant::Column::Id.eq(tenant_id))
-        .exec(txn)
-        .await?;
+    crate::accounts::tenants::lock(txn, tenant_id).await?;
     let tenant = tenant::Entity::find_by_id(tenant_id)
         .one(txn)
         .await?

@@ -330,7 +330,10 @@ async fn the_audit_log_records_who_and_where_but_never_a_secret() {
                 assert!(!all.contains(secret), "{all}");
             }
         }
-        let failure = events.iter().find(|e| e.kind.as_str() == "login_failure").unwrap();
+        let failure = events
+            .iter()
+            .find(|e| e.kind.as_str() == "login_failure")
+            .unwrap();
         assert_eq!(failure.detail.as_deref(), Some("wrong password"));
         assert!(failure.user_id.is_some() && failure.tenant_id.is_some());
         app.cleanup().await;

@@ -31,7 +31,10 @@ use crate::infra::entities::{refresh_token, tenant, user};
 mod queries;
 
 use queries::load_active;
-pub use queries::{list_active, revoke_all_for_user, revoke_family, revoke_user_family};
+pub use queries::{
+    list_active, revoke_all_for_user, revoke_all_for_user_except, revoke_all_in_tenant,
+    revoke_family, revoke_user_family,
+};
 
 /// A signed-in user with its tenant and session (family).
 #[derive(Clone, Debug)]
