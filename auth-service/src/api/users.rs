@@ -142,30 +142,47 @@ pub async fn me(me: ApiUser) -> Json<Value> {
     Json(user_json(&me.user, &me.tenant))
 }
 
-/// `PATCH users/me/`: `first_name` and/or `last_name` (other fields are read-only and ignored).
+/// `PATCH users/me/`'s body: the names to change (`None` = unchanged).
+#[derive(Debug)]
+pub struct NamesBody {
+    first_name: Option<String>,
+    last_name: Option<String>,
+}
+
+impl NamesBody {
+    /// Reads and checks the names (other fields are read-only and ignored).
+    ///
+    /// # Errors
+    /// [`AppError::Fields`].
+    pub fn parse(body: &JsonBody) -> Result<Self, AppError> {
+        let mut errors = FieldErrors::default();
+        let mut name = |field: &str| {
+            body.opt_string(field, &mut errors)
+                .and_then(|v| users::parse_name(&v).map_err(|e| errors.add(field, e)).ok())
+        };
+        let first_name = name("first_name");
+        let last_name = name("last_name");
+        errors.into_result()?;
+        Ok(Self {
+            first_name,
+            last_name,
+        })
+    }
+}
+
+/// `PATCH users/me/`: `first_name` and/or `last_name`.
 pub async fn patch_me(
     State(state): State<AppState>,
     meta: Meta,
-    me: ApiUser,
+    ApiUser(me): ApiUser,
     body: JsonBody,
 ) -> Result<Json<Value>, AppError> {
-    let mut errors = FieldErrors::default();
-    let name = |field: &str, errors: &mut FieldErrors| {
-        body.opt_string(field, errors)
-            .and_then(|v| users::parse_name(&v).map_err(|e| errors.add(field, e)).ok())
-    };
-    let first_name = name("first_name", &mut errors);
-    let last_name = name("last_name", &mut errors);
-    errors.into_result()?;
-    let ApiUser(me) = me;
-    let user = profile::update_names(
-        &state.db,
-        me.user,
+    let NamesBody {
         first_name,
         last_name,
-        &meta.event_context(),
-    )
-    .await?;
+    } = NamesBody::parse(&body)?;
+    let ctx = meta.event_context();
+    let user = profile::update_names(&state.db, me.user, first_name, last_name, &ctx).await?;
     Ok(Json(user_json(&user, &me.tenant)))
 }
 
