@@ -281,9 +281,9 @@ impl AppError {
     }
 }
 
-/// Renders an error page with this status (for handlers that answer a page directly).
+/// The service's error page with this status.
 #[must_use]
-pub fn error_page(status: StatusCode, title: &str, message: &str) -> Response {
+fn error_page(status: StatusCode, title: &str, message: &str) -> Response {
     Reply::page(
         status,
         &ErrorPage {
@@ -342,4 +342,47 @@ pub async fn negotiate(req: Request, next: Next) -> Response {
         parts.headers.insert(header::CONTENT_TYPE, ct.clone());
     }
     Response::from_parts(parts, body)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+
+    #[test]
+    fn each_variant_has_one_status_and_a_json_detail() {
+        let cases = [
+            (AppError::Busy, 503),
+            (AppError::NotFound, 404),
+            (AppError::InvalidPage, 404),
+            (AppError::MethodNotAllowed(Method::PUT), 405),
+            (AppError::PayloadTooLarge, 413),
+            (AppError::UnsupportedMediaType("text/plain".into()), 415),
+            (AppError::BadRequest("x".into()), 400),
+            (AppError::Fields(FieldErrors::single("email", "bad")), 400),
+            (
+                AppError::Unauthenticated(Unauthenticated::TokenNotValid),
+                401,
+            ),
+            (AppError::Forbidden("no".into()), 403),
+            (AppError::Csrf("CSRF Failed"), 403),
+            (
+                AppError::Throttled(Throttled {
+                    retry_after: Duration::from_secs(61),
+                }),
+                429,
+            ),
+            (AppError::Internal(anyhow::anyhow!("boom")), 500),
+        ];
+        for (err, status) in cases {
+            assert_eq!(err.status().as_u16(), status, "{err:?}");
+            let fields = matches!(err, AppError::Fields(_));
+            let r = err.render();
+            assert!(!r.title.is_empty() && !r.message.is_empty());
+            assert_eq!(r.json.get("detail").is_some(), !fields, "{status}");
+        }
+        let r = AppError::Fields(FieldErrors::single("email", "bad")).render();
+        assert_eq!(r.json, json!({"email": ["bad"]}));
+    }
 }

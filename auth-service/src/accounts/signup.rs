@@ -300,3 +300,62 @@ pub async fn create_tenant_with_free_slug(
         "no free organization slug after 8 tries"
     )))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_problem_is_reported_at_once_and_missing_fields_are_skipped() {
+        let fields = SignupFields {
+            first_name: Some(" "),
+            last_name: None,
+            email: Some("not-an-address"),
+            password: Some("password"),
+            target: Some(TargetField::Join("A!")),
+        };
+        let problems = fields.parse().unwrap_err();
+        let named: Vec<SignupField> = problems.iter().map(|(f, _)| *f).collect();
+        assert_eq!(
+            named,
+            [
+                SignupField::FirstName,
+                SignupField::Email,
+                SignupField::Password,
+                SignupField::Join
+            ]
+        );
+        assert_eq!(problems[0].1, "This field is required.");
+    }
+
+    #[test]
+    fn valid_fields_are_normalized() {
+        let valid = SignupFields {
+            first_name: Some(" Ada "),
+            last_name: Some("Lovelace"),
+            email: Some(" Ada@Acme.test "),
+            password: Some("correct horse battery staple"),
+            target: Some(TargetField::Join(" Acme ")),
+        }
+        .parse()
+        .unwrap();
+        assert_eq!(valid.first_name, "Ada");
+        assert_eq!(valid.email.normalized(), "ada@acme.test");
+        assert!(matches!(valid.target, SignupTarget::Join(ref s) if s.as_str() == "acme"));
+        // The password may not be the address (compared trimmed, in lowercase).
+        let refused = SignupFields {
+            password: Some("ada@acme.test"),
+            ..SignupFields {
+                first_name: Some("Ada"),
+                last_name: Some("L"),
+                email: Some(" Ada@Acme.test "),
+                password: None,
+                target: Some(TargetField::Create("Acme")),
+            }
+        }
+        .parse()
+        .unwrap_err();
+        assert_eq!(refused.len(), 1);
+        assert_eq!(refused[0].0, SignupField::Password);
+    }
+}
