@@ -1,5 +1,5 @@
 //! `auth-service keys generate|rotate|list|jwks`, on the auth helper's
-//! [`KeyStore`](crate::infra::keys::KeyStore) and its files (the PKCS#8 key at
+//! [`KeyStore`] and its files (the PKCS#8 key at
 //! `JWT_PRIVATE_KEY_FILE`, retired public keys in `jwt-previous-keys.json` beside it).
 //!
 //! Rotation: the new key signs from the next start of the service; the old public key
