@@ -1,5 +1,5 @@
 //! The router with every layer, added here in one place: the service's routes, the JSON
-//! API, the not-found fallback, then service-kit's stack around all of it (request id →
+//! API, the not-found fallback and the error negotiation, then service-kit's stack around all of it (request id →
 //! tracing span → id echoed → security headers with this service's CSP → `REQUEST_TIMEOUT`
 //! (408) → the id for error pages → the 64 KiB body limit).
 
@@ -9,7 +9,6 @@ use sea_orm::DatabaseConnection;
 use service_kit::Stack;
 
 use crate::config::Settings;
-use crate::error::AppError;
 use crate::state::AppState;
 
 /// service-kit's health routes ask the state for the database.
@@ -50,21 +49,12 @@ pub fn content_security_policy(s: &Settings) -> String {
     )
 }
 
-async fn not_found() -> AppError {
-    AppError::NotFound
-}
-
 /// The complete application.
 pub fn build_router(state: AppState) -> Router {
     let stack = Stack::new(
         &content_security_policy(&state.settings),
         state.settings.request_timeout,
     );
-    // The JSON API brings its own JSON fallbacks and its CORS layer (API routes only).
-    let api = crate::api::router(&state.settings);
-    let router = crate::routes::router()
-        .merge(api)
-        .fallback(not_found)
-        .with_state(state);
-    stack.apply(router)
+    // Pages, the JSON API (with its CORS layer), the fallback and error negotiation.
+    stack.apply(crate::routes::router(&state.settings).with_state(state))
 }

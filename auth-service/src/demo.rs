@@ -15,10 +15,10 @@ use sea_orm::{ActiveModelTrait, DatabaseConnection, IntoActiveModel, Set};
 use secrecy::SecretString;
 use shared_jwt::Role;
 
-use crate::entities::tenant;
-use crate::password;
-use crate::tenants::{self, SignupPolicy};
-use crate::users;
+use crate::accounts::tenants::{self, SignupPolicy};
+use crate::accounts::users;
+use crate::infra::entities::tenant;
+use crate::infra::password;
 
 /// The demo organization's slug.
 pub const TENANT_SLUG: &str = "acme";
@@ -123,7 +123,7 @@ pub async fn seed(db: &DatabaseConnection) -> anyhow::Result<Seeded> {
                     .map_err(|e| anyhow::anyhow!("hashing: {e}"))?;
                 let mut model = existing.into_active_model();
                 model.password_hash = Set(hash);
-                model.role = Set(a.role.as_str().to_owned());
+                model.role = Set(a.role.into());
                 model.is_active = Set(true);
                 model.update(db).await?;
             }

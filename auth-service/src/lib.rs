@@ -1,39 +1,43 @@
 //! auth-service: single sign-on for the tenants' services. Sign-in, sign-up and
 //! sign-out pages, refresh-token rotation, the access-token cookie (signed with
-//! shared-jwt) and the JWKS that sibling services verify it with.
+//! shared-jwt), the JSON API and the JWKS that sibling services verify tokens with.
+//!
+//! Layers, outermost first:
+//! - front ends that only translate HTTP: [`web`] (HTML pages), [`api`] (JSON), both
+//!   mounted by [`routes`]; [`cli`] (the management commands) beside them;
+//! - [`accounts`]: the use cases and every rule (throttle, audit, enumeration-safe
+//!   answers), the same functions for every front end;
+//! - [`infra`]: entities with typed columns, audit log, password hashing, keys.
+//!
+//! [`error`] is the one error type, rendered for either front end by negotiation;
+//! [`request`] is what both front ends read from a request.
 //!
 //! Entry points for other crates and tests: [`config::Settings`],
 //! [`startup::Application`], [`tenants::create_tenant`], [`users::create_user`].
 
+pub mod accounts;
+pub mod api;
 pub mod app;
-pub mod audit;
-pub mod client_ip;
+pub mod cli;
 pub mod config;
-pub mod crypto;
-pub mod entities;
+pub mod demo;
 pub mod error;
-pub mod keys;
-pub mod password;
-pub mod redirect;
+pub mod infra;
+pub mod request;
 pub mod routes;
-pub mod sessions;
 pub mod startup;
 pub mod state;
 pub mod telemetry;
-pub mod tenants;
-pub mod throttle;
-pub mod users;
-pub mod views;
+pub mod web;
 
-pub mod csrf;
-
-// JSON API, management CLI and the domain functions they share with the pages.
-pub mod api;
-pub mod cli;
-pub mod demo;
-pub mod signin;
-pub mod signup;
-pub mod user_admin;
+// The public entry points at their short paths (tests, expense-service's tests).
+pub use accounts::{tenants, users};
+pub use infra::{entities, keys, password};
+// Paths still used by app.rs, startup.rs and config/, which move to a shared crate in
+// parallel: remove once those files import the new paths.
+pub use accounts::{sessions, throttle};
+pub use request::client_ip;
+pub use web::{csrf, redirect};
 
 pub use config::Settings;
 pub use startup::Application;

@@ -5,13 +5,13 @@ use std::sync::Arc;
 use sea_orm::DatabaseConnection;
 use shared_jwt::{CookieSettings, Signer, Verifier};
 
+use crate::accounts::sessions::Sessions;
+use crate::accounts::throttle::Throttle;
 use crate::config::Settings;
-use crate::csrf::CsrfGuard;
-use crate::keys::KeyStore;
-use crate::password::Hasher;
-use crate::redirect::RedirectPolicy;
-use crate::sessions::Sessions;
-use crate::throttle::Throttle;
+use crate::infra::keys::KeyStore;
+use crate::infra::password::Hasher;
+use crate::web::csrf::CsrfGuard;
+use crate::web::redirect::RedirectPolicy;
 
 /// Everything a request may need; cheap to clone (connection pools and `Arc`s).
 #[derive(Clone, Debug)]

@@ -1,62 +1,91 @@
 //! For owners and admins: `GET users/` (the tenant's users, paginated like DRF's
 //! `PageNumberPagination`: `?page=N&page_size=M`, `{count, next, previous, results}`)
 //! and `PATCH users/{id}/` (`role`, `is_active`). The rules live in
-//! [`crate::user_admin`]; another tenant's id answers `404` like an unknown one.
+//! [`crate::accounts::admin`]; another tenant's id answers `404` like an unknown one.
 
 use axum::Json;
-use axum::extract::{Path, State};
-use http::StatusCode;
+use axum::extract::{FromRequestParts, Path, State};
+use http::request::Parts;
 use serde_json::{Value, json};
 use shared_jwt::Role;
 use uuid::Uuid;
 
 use super::auth::ApiUser;
 use super::body::JsonBody;
-use super::error::{ApiError, ApiResult, FieldErrors};
 use super::users::user_json;
-use crate::routes::{Meta, QueryFields};
+use crate::accounts::admin::{self, Actor, AdminError, UserChange};
+use crate::error::{AppError, FieldErrors};
+use crate::request::{Fields, Meta};
 use crate::state::AppState;
-use crate::user_admin::{self, Actor, AdminError, UserChange};
 
 /// Default page size.
 pub const PAGE_SIZE: u64 = 20;
 /// Largest page size a client may ask for.
 pub const MAX_PAGE_SIZE: u64 = 100;
 
-fn invalid_page() -> ApiError {
-    ApiError::detail(StatusCode::NOT_FOUND, "Invalid page.")
+fn invalid_page() -> AppError {
+    AppError::InvalidPage
+}
+
+/// `GET users/`'s query: the page (from 1) and its size.
+#[derive(Debug, Clone, Copy)]
+pub struct ListQuery {
+    /// The page, from 1.
+    pub page: u64,
+    /// Users per page.
+    pub size: u64,
+}
+
+impl ListQuery {
+    /// Parses `?page=N&page_size=M` (absent or empty = the defaults).
+    ///
+    /// # Errors
+    /// `404 Invalid page.` for a bad page, `400 {"page_size": …}` for a bad size.
+    pub fn parse(query: &str) -> Result<Self, AppError> {
+        let f = Fields::parse(query.as_bytes());
+        let page = match f.opt("page") {
+            None => 1,
+            Some(p) => p
+                .parse::<u64>()
+                .ok()
+                .filter(|p| *p >= 1)
+                .ok_or_else(invalid_page)?,
+        };
+        let size = match f.opt("page_size") {
+            None => PAGE_SIZE,
+            Some(s) => s
+                .parse::<u64>()
+                .ok()
+                .filter(|s| (1..=MAX_PAGE_SIZE).contains(s))
+                .ok_or_else(|| {
+                    AppError::Fields(FieldErrors::single(
+                        "page_size",
+                        format!("Ensure this value is between 1 and {MAX_PAGE_SIZE}."),
+                    ))
+                })?,
+        };
+        Ok(Self { page, size })
+    }
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for ListQuery {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, AppError> {
+        Self::parse(parts.uri.query().unwrap_or(""))
+    }
 }
 
 /// `GET users/`.
 pub async fn list(
     State(state): State<AppState>,
     me: ApiUser,
-    query: QueryFields,
-) -> ApiResult<Json<Value>> {
+    query: Result<ListQuery, AppError>,
+) -> Result<Json<Value>, AppError> {
     me.require(Role::Admin)?;
-    let page = match query.opt("page") {
-        None => 1,
-        Some(p) => p
-            .parse::<u64>()
-            .ok()
-            .filter(|p| *p >= 1)
-            .ok_or_else(invalid_page)?,
-    };
-    let size = match query.opt("page_size") {
-        None => PAGE_SIZE,
-        Some(s) => s
-            .parse::<u64>()
-            .ok()
-            .filter(|s| (1..=MAX_PAGE_SIZE).contains(s))
-            .ok_or_else(|| {
-                ApiError::Fields(FieldErrors::single(
-                    "page_size",
-                    format!("Ensure this value is between 1 and {MAX_PAGE_SIZE}."),
-                ))
-            })?,
-    };
+    let ListQuery { page, size } = query?;
     let offset = (page - 1).saturating_mul(size);
-    let (rows, count) = user_admin::list_users(&state.db, me.tenant.id, offset, size).await?;
+    let (rows, count) = admin::list_users(&state.db, me.tenant.id, offset, size).await?;
     if page > 1 && offset >= count {
         return Err(invalid_page());
     }
@@ -76,6 +105,28 @@ pub async fn list(
     })))
 }
 
+/// `PATCH users/{id}/`'s body (`None` = unchanged).
+#[derive(Debug)]
+pub struct UpdateBody(UserChange);
+
+impl UpdateBody {
+    /// Reads `role` and `is_active`.
+    ///
+    /// # Errors
+    /// [`AppError::Fields`].
+    pub fn parse(body: &JsonBody) -> Result<Self, AppError> {
+        let mut errors = FieldErrors::default();
+        let role = body.opt_string("role", &mut errors).and_then(|r| {
+            r.parse::<Role>()
+                .map_err(|_| errors.add("role", format!("\"{r}\" is not a valid choice.")))
+                .ok()
+        });
+        let is_active = body.opt_bool("is_active", &mut errors);
+        errors.into_result()?;
+        Ok(Self(UserChange { role, is_active }))
+    }
+}
+
 /// `PATCH users/{id}/`.
 pub async fn update(
     State(state): State<AppState>,
@@ -83,40 +134,28 @@ pub async fn update(
     me: ApiUser,
     Path(id): Path<String>,
     body: JsonBody,
-) -> ApiResult<Json<Value>> {
+) -> Result<Json<Value>, AppError> {
     me.require(Role::Admin)?;
     let Ok(id) = Uuid::parse_str(&id) else {
-        return Err(ApiError::not_found());
+        return Err(AppError::NotFound);
     };
-    let mut errors = FieldErrors::default();
-    let role = body.opt_string("role", &mut errors).and_then(|r| {
-        r.parse::<Role>()
-            .map_err(|_| errors.add("role", format!("\"{r}\" is not a valid choice.")))
-            .ok()
-    });
-    let is_active = body.opt_bool("is_active", &mut errors);
-    errors.into_result()?;
+    let UpdateBody(change) = UpdateBody::parse(&body)?;
     let actor = Actor::User {
         user_id: me.user.id,
         tenant_id: me.tenant.id,
         role: me.role(),
     };
-    let change = UserChange { role, is_active };
-    match user_admin::update_user(
-        &state.db,
-        actor,
-        me.tenant.id,
-        id,
-        change,
-        &meta.event_context(),
-    )
-    .await
-    {
+    let ctx = meta.event_context();
+    match admin::update_user(&state.db, actor, me.tenant.id, id, change, &ctx).await {
         Ok(user) => Ok(Json(user_json(&user, &me.tenant))),
-        Err(AdminError::NotFound) => Err(ApiError::not_found()),
-        Err(AdminError::Forbidden(m)) => Err(ApiError::forbidden(m)),
-        Err(AdminError::LastOwner) => Err(ApiError::Fields(FieldErrors::single(
-            if role.is_some() { "role" } else { "is_active" },
+        Err(AdminError::NotFound) => Err(AppError::NotFound),
+        Err(AdminError::Forbidden(m)) => Err(AppError::Forbidden(m.into())),
+        Err(AdminError::LastOwner) => Err(AppError::Fields(FieldErrors::single(
+            if change.role.is_some() {
+                "role"
+            } else {
+                "is_active"
+            },
             "The organization must keep at least one active owner.",
         ))),
         Err(AdminError::Db(e)) => Err(e.into()),

@@ -1,6 +1,6 @@
 //! Who is calling the JSON API: `Authorization: Bearer <access token>`, or the access
-//! cookie. The token is checked with shared-jwt's verifier on this service's own keys,
-//! its session (`sid`) must not be signed out, and its user and tenant must be active.
+//! cookie, checked by the one rule [`access::authenticate`] (verifies, sign-in not
+//! ended, user and tenant active).
 //!
 //! CSRF: a cookie travels with every request the browser makes, so a cookie-
 //! authenticated unsafe request (POST, PATCH, …) must also (1) pass
@@ -14,65 +14,67 @@
 use axum::extract::FromRequestParts;
 use http::request::Parts;
 use http::{HeaderMap, header};
-use sea_orm::EntityTrait;
-use shared_jwt::{Claims, Role};
+use shared_jwt::Role;
 
 use super::body::is_json;
 use super::cors::OriginPolicy;
-use super::error::ApiError;
-use crate::entities::{tenant, user};
+use crate::accounts::access::{self, SignedIn};
+use crate::accounts::admin::NO_PERMISSION;
+use crate::error::{AppError, Unauthenticated};
 use crate::state::AppState;
-use crate::user_admin::NO_PERMISSION;
 
 /// The authenticated caller of an API route.
 #[derive(Debug, Clone)]
-pub struct ApiUser {
-    /// The account, as stored now.
-    pub user: user::Model,
-    /// Its tenant.
-    pub tenant: tenant::Model,
-    /// The verified access-token claims.
-    pub claims: Claims,
+pub struct ApiUser(pub SignedIn);
+
+impl std::ops::Deref for ApiUser {
+    type Target = SignedIn;
+
+    fn deref(&self) -> &SignedIn {
+        &self.0
+    }
 }
 
 impl ApiUser {
     /// The stored role (the token's may be up to one access TTL old).
     #[must_use]
     pub fn role(&self) -> Role {
-        self.user.role.parse().unwrap_or(Role::Viewer)
+        self.user.claim_role()
     }
 
     /// `403` unless the caller's role is at least `min`.
     ///
     /// # Errors
-    /// [`ApiError`] 403.
-    pub fn require(&self, min: Role) -> Result<(), ApiError> {
+    /// [`AppError::Forbidden`].
+    pub fn require(&self, min: Role) -> Result<(), AppError> {
         if self.role().at_least(min) {
             Ok(())
         } else {
-            Err(ApiError::forbidden(NO_PERMISSION))
+            Err(AppError::Forbidden(NO_PERMISSION.into()))
         }
     }
 }
 
 /// The bearer token, `Ok(None)` without an `Authorization` header, `Err` for another scheme.
-fn bearer(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
+fn bearer(headers: &HeaderMap) -> Result<Option<String>, AppError> {
     let Some(value) = headers.get(header::AUTHORIZATION) else {
         return Ok(None);
     };
-    let value = value.to_str().map_err(|_| ApiError::token_not_valid())?;
+    let value = value
+        .to_str()
+        .map_err(|_| AppError::Unauthenticated(Unauthenticated::TokenNotValid))?;
     match value.split_once(' ') {
         Some((scheme, token))
             if scheme.eq_ignore_ascii_case("bearer") && !token.trim().is_empty() =>
         {
             Ok(Some(token.trim().to_owned()))
         }
-        _ => Err(ApiError::not_authenticated()),
+        _ => Err(AppError::Unauthenticated(Unauthenticated::NotAuthenticated)),
     }
 }
 
 /// The CSRF rule of the module docs, for cookie-authenticated unsafe requests.
-fn check_csrf(state: &AppState, parts: &Parts) -> Result<(), ApiError> {
+fn check_csrf(state: &AppState, parts: &Parts) -> Result<(), AppError> {
     if !shared_jwt::is_unsafe_method(&parts.method) {
         return Ok(());
     }
@@ -83,12 +85,12 @@ fn check_csrf(state: &AppState, parts: &Parts) -> Result<(), ApiError> {
         .and_then(|v| v.to_str().ok());
     let allowed = policy.allowed_for(origin);
     if shared_jwt::check_origin(&parts.headers, policy.own_origin(), &allowed).is_err() {
-        return Err(ApiError::forbidden(
+        return Err(AppError::Csrf(
             "CSRF Failed: this origin may not use the session cookie.",
         ));
     }
     if !is_json(&parts.headers) {
-        return Err(ApiError::forbidden(
+        return Err(AppError::Csrf(
             "CSRF Failed: a cookie-authenticated request must send Content-Type: application/json.",
         ));
     }
@@ -96,44 +98,22 @@ fn check_csrf(state: &AppState, parts: &Parts) -> Result<(), ApiError> {
 }
 
 impl FromRequestParts<AppState> for ApiUser {
-    type Rejection = ApiError;
+    type Rejection = AppError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
         let (token, via_cookie) = match bearer(&parts.headers)? {
             Some(t) => (t, false),
             None => match state.cookies.read_access(&parts.headers) {
                 Some(t) => (t, true),
-                None => return Err(ApiError::not_authenticated()),
+                None => return Err(AppError::Unauthenticated(Unauthenticated::NotAuthenticated)),
             },
         };
-        let claims = state
-            .verifier
-            .verify(&token)
-            .map_err(|_| ApiError::token_not_valid())?;
-        if let Some(sid) = claims.sid
-            && !state.sessions.family_is_active(&state.db, sid).await?
-        {
-            return Err(ApiError::token_not_valid());
-        }
-        let user = user::Entity::find_by_id(claims.user_id)
-            .one(&state.db)
-            .await?;
-        let tenant = tenant::Entity::find_by_id(claims.tenant_id)
-            .one(&state.db)
-            .await?;
-        let (Some(user), Some(tenant)) = (user, tenant) else {
-            return Err(ApiError::token_not_valid());
-        };
-        if !(user.is_active && tenant.is_active && user.tenant_id == tenant.id) {
-            return Err(ApiError::token_not_valid());
-        }
+        let me = access::authenticate(state, &token)
+            .await?
+            .ok_or(AppError::Unauthenticated(Unauthenticated::TokenNotValid))?;
         if via_cookie {
             check_csrf(state, parts)?;
         }
-        Ok(Self {
-            user,
-            tenant,
-            claims,
-        })
+        Ok(Self(me))
     }
 }

@@ -9,7 +9,7 @@ use axum::extract::{FromRequest, Request};
 use http::{HeaderMap, StatusCode, header};
 use serde_json::{Map, Value};
 
-use super::error::{ApiError, FieldErrors};
+use crate::error::{AppError, FieldErrors};
 
 /// "This field is required."
 pub const REQUIRED: &str = "This field is required.";
@@ -48,7 +48,7 @@ fn type_name(v: &Value) -> &'static str {
 }
 
 impl<S: Send + Sync> FromRequest<S> for JsonBody {
-    type Rejection = ApiError;
+    type Rejection = AppError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
         if !is_json(req.headers()) {
@@ -56,26 +56,20 @@ impl<S: Send + Sync> FromRequest<S> for JsonBody {
                 .headers()
                 .get(header::CONTENT_TYPE)
                 .and_then(|v| v.to_str().ok())
-                .map(|v| crate::audit::truncate(v, 100))
+                .map(|v| crate::infra::audit::truncate(v, 100))
                 .unwrap_or_default();
-            return Err(ApiError::detail(
-                StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                format!("Unsupported media type \"{given}\" in request; send application/json."),
-            ));
+            return Err(AppError::UnsupportedMediaType(given));
         }
         let bytes = Bytes::from_request(req, state).await.map_err(|e| {
             if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-                ApiError::detail(StatusCode::PAYLOAD_TOO_LARGE, "Request body is too large.")
+                AppError::PayloadTooLarge
             } else {
-                ApiError::detail(
-                    StatusCode::BAD_REQUEST,
-                    "The request body could not be read.",
-                )
+                AppError::BadRequest("The request body could not be read.".into())
             }
         })?;
         match serde_json::from_slice::<Value>(&bytes) {
             Ok(Value::Object(map)) => Ok(Self(map)),
-            Ok(other) => Err(ApiError::Fields(FieldErrors::single(
+            Ok(other) => Err(AppError::Fields(FieldErrors::single(
                 "non_field_errors",
                 format!(
                     "Invalid data. Expected a dictionary, but got {}.",
@@ -83,9 +77,8 @@ impl<S: Send + Sync> FromRequest<S> for JsonBody {
                 ),
             ))),
             // serde_json's message names a line and column, never the input.
-            Err(e) => Err(ApiError::detail(
-                StatusCode::BAD_REQUEST,
-                format!("JSON parse error - {e}"),
+            Err(e) => Err(AppError::BadRequest(
+                format!("JSON parse error - {e}").into(),
             )),
         }
     }

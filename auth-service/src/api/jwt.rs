@@ -1,7 +1,8 @@
-//! The simplejwt-shaped token endpoints: `jwt/create/` (password sign-in, same throttle,
-//! same generic failure and same audit as `POST /login`), `jwt/refresh/` (rotation with
-//! grace and reuse detection: [`crate::sessions`]), `jwt/verify/` and `jwt/revoke/`.
-//! Tokens travel in the JSON body only: these endpoints never set cookies.
+//! The simplejwt-shaped token endpoints: `jwt/create/` (password sign-in: the same
+//! use case, throttle, generic failure and audit as `POST /login`), `jwt/refresh/`
+//! (rotation with grace and reuse detection), `jwt/verify/` (the same "still signed
+//! in" rule as every authenticated route) and `jwt/revoke/` (sign-out). Tokens travel
+//! in the JSON body only: these endpoints never set cookies.
 
 use axum::Json;
 use axum::extract::State;
@@ -9,20 +10,58 @@ use http::StatusCode;
 use serde_json::{Value, json};
 
 use super::body::JsonBody;
-use super::error::{ApiError, ApiResult, FieldErrors};
-use crate::audit::{self, EventKind};
-use crate::routes::login::FAILED;
-use crate::routes::{Meta, access_token_for};
-use crate::sessions::Session;
-use crate::signin::{self, Credentials, SignIn};
+use crate::accounts::access;
+use crate::accounts::sessions::Session;
+use crate::accounts::signin::{self, Credentials, SignIn};
+use crate::accounts::signout::{self, SignOut};
+use crate::error::{AppError, FieldErrors, Unauthenticated};
+use crate::request::Meta;
 use crate::state::AppState;
 
-fn pair(state: &AppState, session: &Session) -> ApiResult<Json<Value>> {
-    let access = access_token_for(state, session)?;
+fn pair(state: &AppState, session: &Session) -> Result<Json<Value>, AppError> {
+    let access = access::issue(state, session)?;
     Ok(Json(json!({
         "access": access,
         "refresh": session.refresh_token,
     })))
+}
+
+/// `jwt/create/`'s body.
+#[derive(Debug)]
+pub struct CreateBody {
+    /// Organization slug.
+    pub tenant_slug: String,
+    /// Email.
+    pub email: String,
+    /// Password.
+    pub password: String,
+}
+
+impl CreateBody {
+    /// Reads the body, reporting every missing or mistyped field.
+    ///
+    /// # Errors
+    /// [`AppError::Fields`].
+    pub fn parse(body: &JsonBody) -> Result<Self, AppError> {
+        let mut errors = FieldErrors::default();
+        let tenant_slug = body.string("tenant_slug", &mut errors);
+        let email = body.string("email", &mut errors);
+        let password = body.raw("password", &mut errors);
+        match (tenant_slug, email, password) {
+            (Some(tenant_slug), Some(email), Some(password)) => Ok(Self {
+                tenant_slug,
+                email,
+                password,
+            }),
+            _ => Err(AppError::Fields(errors)),
+        }
+    }
+}
+
+/// A body with one token field (`refresh` or `token`).
+fn token_field(body: &JsonBody, name: &str) -> Result<String, AppError> {
+    let mut errors = FieldErrors::default();
+    body.raw(name, &mut errors).ok_or(AppError::Fields(errors))
 }
 
 /// `POST jwt/create/` `{tenant_slug, email, password}` → `{access, refresh}`.
@@ -30,26 +69,17 @@ pub async fn create(
     State(state): State<AppState>,
     meta: Meta,
     body: JsonBody,
-) -> ApiResult<Json<Value>> {
-    let mut errors = FieldErrors::default();
-    let tenant_slug = body.string("tenant_slug", &mut errors);
-    let email = body.string("email", &mut errors);
-    let password = body.raw("password", &mut errors);
-    let (Some(tenant_slug), Some(email), Some(password)) = (tenant_slug, email, password) else {
-        return Err(ApiError::Fields(errors));
-    };
+) -> Result<Json<Value>, AppError> {
+    let body = CreateBody::parse(&body)?;
     let creds = Credentials {
-        tenant_slug: &tenant_slug,
-        email: &email,
-        password: &password,
+        tenant_slug: &body.tenant_slug,
+        email: &body.email,
+        password: &body.password,
     };
     match signin::sign_in(&state, creds, meta.ip, &meta.event_context()).await? {
         SignIn::Ok(session) => pair(&state, &session),
-        SignIn::Failed => Err(ApiError::Unauthenticated {
-            detail: FAILED,
-            code: "no_active_account",
-        }),
-        SignIn::Throttled(t) => Err(ApiError::Throttled(t)),
+        SignIn::Failed => Err(AppError::Unauthenticated(Unauthenticated::NoActiveAccount)),
+        SignIn::Throttled(t) => Err(AppError::Throttled(t)),
     }
 }
 
@@ -59,34 +89,25 @@ pub async fn refresh(
     State(state): State<AppState>,
     meta: Meta,
     body: JsonBody,
-) -> ApiResult<Json<Value>> {
-    let mut errors = FieldErrors::default();
-    let Some(token) = body.raw("refresh", &mut errors) else {
-        return Err(ApiError::Fields(errors));
-    };
+) -> Result<Json<Value>, AppError> {
+    let token = token_field(&body, "refresh")?;
     match signin::refresh(&state, &token, &meta.event_context()).await? {
         Some(session) => pair(&state, &session),
-        None => Err(ApiError::token_not_valid()),
+        None => Err(AppError::Unauthenticated(Unauthenticated::TokenNotValid)),
     }
 }
 
-/// `POST jwt/verify/` `{token}` → `200 {}` when the access token verifies and its
-/// session is still signed in, else `401`.
-pub async fn verify(State(state): State<AppState>, body: JsonBody) -> ApiResult<Json<Value>> {
-    let mut errors = FieldErrors::default();
-    let Some(token) = body.raw("token", &mut errors) else {
-        return Err(ApiError::Fields(errors));
-    };
-    let claims = state
-        .verifier
-        .verify(&token)
-        .map_err(|_| ApiError::token_not_valid())?;
-    if let Some(sid) = claims.sid
-        && !state.sessions.family_is_active(&state.db, sid).await?
-    {
-        return Err(ApiError::token_not_valid());
+/// `POST jwt/verify/` `{token}` → `200 {}` when the access token is still a signed-in
+/// user ([`access::authenticate`]), else `401`.
+pub async fn verify(
+    State(state): State<AppState>,
+    body: JsonBody,
+) -> Result<Json<Value>, AppError> {
+    let token = token_field(&body, "token")?;
+    match access::authenticate(&state, &token).await? {
+        Some(_) => Ok(Json(json!({}))),
+        None => Err(AppError::Unauthenticated(Unauthenticated::TokenNotValid)),
     }
-    Ok(Json(json!({})))
 }
 
 /// `POST jwt/revoke/` `{refresh}` → `204`: the token's whole family (the sign-in) ends.
@@ -95,21 +116,12 @@ pub async fn revoke(
     State(state): State<AppState>,
     meta: Meta,
     body: JsonBody,
-) -> ApiResult<StatusCode> {
-    let mut errors = FieldErrors::default();
-    let Some(token) = body.raw("refresh", &mut errors) else {
-        return Err(ApiError::Fields(errors));
+) -> Result<StatusCode, AppError> {
+    let token = token_field(&body, "refresh")?;
+    let tokens = SignOut {
+        refresh_token: Some(&token),
+        access_token: None,
     };
-    if let Some(row) = state.sessions.revoke_by_token(&state.db, &token).await? {
-        audit::record(
-            &state.db,
-            EventKind::Logout,
-            Some(row.tenant_id),
-            Some(row.user_id),
-            &meta.event_context(),
-            Some("jwt/revoke".to_owned()),
-        )
-        .await?;
-    }
+    signout::sign_out(&state, tokens, &meta.event_context(), Some("jwt/revoke")).await?;
     Ok(StatusCode::NO_CONTENT)
 }

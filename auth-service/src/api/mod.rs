@@ -1,7 +1,7 @@
 //! The JSON API for single-page apps and scripts, under `/api/v1/` (djoser/simplejwt
 //! shape; see CONTRACT.md "auth-service: JSON API"). One implementation, two front
 //! ends: the handlers here parse JSON and call the same domain functions as the HTML
-//! pages ([`crate::signin`], [`crate::signup`], [`crate::user_admin`], [`crate::sessions`]).
+//! pages ([`crate::accounts::signin`], [`crate::accounts::signup`], [`crate::accounts::admin`], [`crate::accounts::sessions`]).
 //!
 //! The router is built from one table, [`Endpoint::ALL`]; the OpenAPI document
 //! (`GET /api/v1/openapi.json`) is checked against that table by a test. Every answer is
@@ -11,17 +11,16 @@ pub mod admin;
 pub mod auth;
 pub mod body;
 pub mod cors;
-pub mod error;
 pub mod jwt;
 pub mod users;
 
 use axum::Router;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{MethodRouter, get, patch, post};
-use http::{HeaderValue, Method, StatusCode, header};
+use http::{HeaderValue, Method, header};
 
-use self::error::ApiError;
 use crate::config::Settings;
+use crate::error::AppError;
 use crate::state::AppState;
 
 /// Where the API is mounted.
@@ -138,15 +137,12 @@ async fn openapi() -> Response {
         .into_response()
 }
 
-async fn not_found() -> ApiError {
-    ApiError::not_found()
+async fn not_found() -> AppError {
+    AppError::NotFound
 }
 
-async fn method_not_allowed(method: Method) -> ApiError {
-    ApiError::detail(
-        StatusCode::METHOD_NOT_ALLOWED,
-        format!("Method \"{method}\" not allowed."),
-    )
+async fn method_not_allowed(method: Method) -> AppError {
+    AppError::MethodNotAllowed(method)
 }
 
 /// The API routes, mounted at [`PREFIX`], with their own JSON fallbacks and the CORS layer.

@@ -1,5 +1,5 @@
 //! `auth-service keys generate|rotate|list|jwks`, on the auth helper's
-//! [`KeyStore`](crate::keys::KeyStore) and its files (the PKCS#8 key at
+//! [`KeyStore`] and its files (the PKCS#8 key at
 //! `JWT_PRIVATE_KEY_FILE`, retired public keys in `jwt-previous-keys.json` beside it).
 //!
 //! Rotation: the new key signs from the next start of the service; the old public key
@@ -17,7 +17,7 @@ use shared_jwt::{Algorithm, SigningKey};
 
 use super::{CliError, Out, input};
 use crate::config::Settings;
-use crate::keys::{self, KeyStore};
+use crate::infra::keys::{self, KeyStore};
 
 /// How long verifiers may lag behind (shared-jwt clamps leeway to 60 s).
 const VERIFIER_LEEWAY: Duration = Duration::from_secs(60);

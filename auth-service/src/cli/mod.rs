@@ -19,8 +19,8 @@ use sea_orm::DatabaseConnection;
 use secrecy::SecretString;
 use serde_json::{Value, json};
 
-use crate::audit::EventContext;
 use crate::config::Settings;
+use crate::infra::audit::EventContext;
 
 /// The command line.
 #[derive(Parser, Debug)]

@@ -5,10 +5,11 @@ use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder}
 use serde_json::{Value, json};
 
 use super::{CliError, Out, cli_context, database, input};
+use crate::accounts::admin;
+use crate::accounts::tenants::{self, SignupPolicy, TenantError, UnknownSignupPolicy};
 use crate::config::Settings;
-use crate::entities::{tenant, user};
-use crate::tenants::{self, SignupPolicy, TenantError};
-use crate::user_admin::{self, AdminEvent};
+use crate::infra::audit::{self, AuditEvent};
+use crate::infra::entities::{tenant, user};
 
 /// Organization commands.
 #[derive(Subcommand, Debug)]
@@ -44,11 +45,12 @@ pub enum TenantCommand {
 
 fn parse_policy(raw: &str) -> Result<SignupPolicy, String> {
     match raw {
-        "open" | "invite_only" => Ok(SignupPolicy::parse(raw)),
+        // A domain list must name at least one domain.
+        "open" | "invite_only" => raw.parse().map_err(|e: UnknownSignupPolicy| e.to_string()),
         other => match other.strip_prefix("domains:") {
-            Some(list) if list.split(',').any(|d| !d.trim().is_empty()) => {
-                Ok(SignupPolicy::parse(other))
-            }
+            Some(list) if list.split(',').any(|d| !d.trim().is_empty()) => other
+                .parse()
+                .map_err(|e: UnknownSignupPolicy| e.to_string()),
             _ => Err("expected open, invite_only or domains:a.test,b.test".to_owned()),
         },
     }
@@ -101,9 +103,9 @@ pub async fn run(command: TenantCommand, settings: &Settings, out: Out) -> Resul
                     )),
                     other => input(other.to_string()),
                 })?;
-            user_admin::record(
+            audit::record(
                 &db,
-                AdminEvent::TenantCreated,
+                AuditEvent::TenantCreated,
                 Some(t.id),
                 None,
                 &cli_context(),
@@ -159,7 +161,7 @@ async fn set_active(
     out: Out,
 ) -> Result<(), CliError> {
     let t = find(db, slug).await?;
-    user_admin::set_tenant_active(db, t.id, active, &cli_context()).await?;
+    admin::set_tenant_active(db, t.id, active, &cli_context()).await?;
     let t = find(db, slug).await?;
     let verb = if active { "Enabled" } else { "Disabled" };
     out.emit(

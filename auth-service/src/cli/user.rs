@@ -10,11 +10,13 @@ use shared_jwt::Role;
 
 use super::tenant::find as find_tenant;
 use super::{CliError, Out, cli_context, database, input, read_password};
+use crate::accounts::admin::{self, Actor, AdminError, UserChange};
+use crate::accounts::profile;
+use crate::accounts::users::{self, UserError};
 use crate::config::Settings;
-use crate::entities::{tenant, user};
-use crate::password;
-use crate::user_admin::{self, Actor, AdminError, AdminEvent, UserChange};
-use crate::users::{self, UserError};
+use crate::infra::audit::{self, AuditEvent};
+use crate::infra::entities::{tenant, user};
+use crate::infra::password;
 
 /// User commands. The password of `create` and `set-password` is read from standard
 /// input (first line) or, on a terminal, a hidden prompt.
@@ -160,9 +162,9 @@ pub async fn run(command: UserCommand, settings: &Settings, out: Out) -> Result<
                 }
                 other => input(other.to_string()),
             })?;
-            user_admin::record(
+            audit::record(
                 &db,
-                AdminEvent::UserCreated,
+                AuditEvent::UserCreated,
                 Some(t.id),
                 Some(u.id),
                 &ctx,
@@ -179,7 +181,7 @@ pub async fn run(command: UserCommand, settings: &Settings, out: Out) -> Result<
         }
         UserCommand::List { tenant } => {
             let t = find_tenant(&db, &tenant).await?;
-            let (rows, _) = user_admin::list_users(&db, t.id, 0, u64::MAX >> 1).await?;
+            let (rows, _) = admin::list_users(&db, t.id, 0, u64::MAX >> 1).await?;
             let mut text = format!("{:<36} {:<8} {:<6} NAME", "EMAIL", "ROLE", "ACTIVE");
             for u in &rows {
                 text.push_str(&format!(
@@ -230,15 +232,9 @@ pub async fn run(command: UserCommand, settings: &Settings, out: Out) -> Result<
             let hash = password::hash_unbounded(&pw)
                 .await
                 .map_err(|e| CliError::Failed(e.into()))?;
-            let revoked = user_admin::set_password_hash(
-                &db,
-                u.clone(),
-                hash,
-                None,
-                &ctx,
-                "set by the operator",
-            )
-            .await?;
+            let revoked =
+                profile::set_password_hash(&db, u.clone(), hash, None, &ctx, "set by the operator")
+                    .await?;
             out.emit(
                 &format!(
                     "Password of {} in {} changed; {revoked} refresh tokens revoked.",
@@ -260,7 +256,7 @@ async fn change_user(
 ) -> Result<(), CliError> {
     let t = find_tenant(db, tenant).await?;
     let u = find_user(db, &t, email).await?;
-    let updated = user_admin::update_user(db, Actor::Operator, t.id, u.id, change, &cli_context())
+    let updated = admin::update_user(db, Actor::Operator, t.id, u.id, change, &cli_context())
         .await
         .map_err(admin_error)?;
     out.emit(

@@ -1,6 +1,6 @@
 //! CSRF: a missing or wrong token, or a cross-site request, gets 403 and the form again.
 
-use auth_service::routes::login::CSRF_FAILED;
+use auth_service::web::csrf::CSRF_FAILED;
 
 use crate::helpers::{Backend, PASSWORD, TestApp, find_cookie, on_each_backend, plain_client};
 

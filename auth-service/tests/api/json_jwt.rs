@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use auth_service::routes::login::FAILED;
+use auth_service::accounts::signin::FAILED;
 use auth_service::tenants::SignupPolicy;
 use reqwest::{Method, StatusCode};
 use serde_json::json;

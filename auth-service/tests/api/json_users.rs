@@ -1,7 +1,7 @@
 //! `POST users/`, `GET/PATCH users/me/`, `POST users/set_password/`, and the JSON
 //! error shape of malformed requests.
 
-use auth_service::routes::register::JOIN_REFUSED;
+use auth_service::accounts::signup::JOIN_REFUSED;
 use auth_service::tenants::SignupPolicy;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};

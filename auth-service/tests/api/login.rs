@@ -1,7 +1,7 @@
 //! Sign-in: `next`, the contract's cookies (development and secure), enumeration,
 //! inactive accounts and tenant scoping.
 
-use auth_service::routes::login::FAILED;
+use auth_service::accounts::signin::FAILED;
 use auth_service::tenants::SignupPolicy;
 use shared_jwt::{Role, Verifier, VerifierConfig};
 
@@ -330,7 +330,10 @@ async fn the_audit_log_records_who_and_where_but_never_a_secret() {
                 assert!(!all.contains(secret), "{all}");
             }
         }
-        let failure = events.iter().find(|e| e.kind == "login_failure").unwrap();
+        let failure = events
+            .iter()
+            .find(|e| e.kind.as_str() == "login_failure")
+            .unwrap();
         assert_eq!(failure.detail.as_deref(), Some("wrong password"));
         assert!(failure.user_id.is_some() && failure.tenant_id.is_some());
         app.cleanup().await;

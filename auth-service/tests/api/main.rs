@@ -8,6 +8,7 @@
 mod binary;
 mod concurrency;
 mod csrf;
+mod drift;
 mod helpers;
 mod json_admin;
 mod json_cors;

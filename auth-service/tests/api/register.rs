@@ -1,6 +1,6 @@
 //! Sign-up: new organization (owner), joining an open one (member), refusals.
 
-use auth_service::routes::register::JOIN_REFUSED;
+use auth_service::accounts::signup::JOIN_REFUSED;
 use auth_service::tenants::SignupPolicy;
 use shared_jwt::Role;
 

@@ -1,6 +1,9 @@
-//! `auth_events`: the audit log. Never holds a password or a token.
+//! `auth_events`: the audit log. Never holds a password or a token. `kind` is a typed
+//! column ([`AuditEvent`]).
 
 use sea_orm::entity::prelude::*;
+
+pub use crate::infra::audit::AuditEvent;
 
 /// An audit event row.
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
@@ -8,8 +11,7 @@ use sea_orm::entity::prelude::*;
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
     pub id: Uuid,
-    /// See [`crate::audit::EventKind`].
-    pub kind: String,
+    pub kind: AuditEvent,
     pub tenant_id: Option<Uuid>,
     pub user_id: Option<Uuid>,
     pub ip: Option<String>,

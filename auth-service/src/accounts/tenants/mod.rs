@@ -1,5 +1,7 @@
-//! Tenants (organizations): the slug newtype, the sign-up policy and the domain
-//! functions used by the routes, the CLI, the demo seeding and tests.
+//! Tenants (organizations): the slug newtype, the sign-up policy ([`SignupPolicy`]) and the
+//! functions on tenants used by the use cases, the CLI, the demo seeding and tests.
+
+mod policy;
 
 use std::fmt;
 
@@ -7,7 +9,9 @@ use chrono::Utc;
 use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set};
 use uuid::Uuid;
 
-use crate::entities::tenant;
+pub use policy::{SignupPolicy, UnknownSignupPolicy};
+
+use crate::infra::entities::tenant::{self, Plan};
 
 /// Slugs that would clash with hosts or paths of the system.
 const RESERVED: &[&str] = &[
@@ -85,6 +89,14 @@ impl TenantSlug {
         Ok(Self(raw.to_owned()))
     }
 
+    /// Parses a slug as a person typed it: surrounding spaces dropped, case folded.
+    ///
+    /// # Errors
+    /// [`SlugError`] saying which rule it breaks.
+    pub fn parse_typed(raw: &str) -> Result<Self, SlugError> {
+        Self::parse(&raw.trim().to_lowercase())
+    }
+
     /// The slug as text.
     #[must_use]
     pub fn as_str(&self) -> &str {
@@ -120,7 +132,7 @@ impl TenantSlug {
     #[must_use]
     pub fn with_random_suffix(base: &str) -> Self {
         let mut bytes = [0u8; 3];
-        crate::crypto::fill_random(&mut bytes);
+        crate::infra::crypto::fill_random(&mut bytes);
         let base: String = base.chars().take(50).collect();
         let base = base.trim_end_matches('-');
         let base = if base.is_empty() { "org" } else { base };
@@ -131,60 +143,6 @@ impl TenantSlug {
 impl fmt::Display for TenantSlug {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.0)
-    }
-}
-
-/// Who may join a tenant by signing up.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum SignupPolicy {
-    /// Anyone.
-    Open,
-    /// Nobody: only invited (or admin-created) users.
-    InviteOnly,
-    /// Addresses whose domain is in the list (lowercase).
-    Domains(Vec<String>),
-}
-
-impl SignupPolicy {
-    /// Parses the stored form (`open`, `invite_only`, `domains:a.test,b.test`); anything
-    /// unknown is treated as invite-only (fail closed).
-    #[must_use]
-    pub fn parse(stored: &str) -> Self {
-        match stored {
-            "open" => Self::Open,
-            "invite_only" => Self::InviteOnly,
-            other => match other.strip_prefix("domains:") {
-                Some(list) => Self::Domains(
-                    list.split(',')
-                        .map(|d| d.trim().to_ascii_lowercase())
-                        .filter(|d| !d.is_empty())
-                        .collect(),
-                ),
-                None => Self::InviteOnly,
-            },
-        }
-    }
-
-    /// The stored form.
-    #[must_use]
-    pub fn to_stored(&self) -> String {
-        match self {
-            Self::Open => "open".to_owned(),
-            Self::InviteOnly => "invite_only".to_owned(),
-            Self::Domains(list) => format!("domains:{}", list.join(",")),
-        }
-    }
-
-    /// Whether someone with this (normalized) email may sign up.
-    #[must_use]
-    pub fn allows(&self, email_normalized: &str) -> bool {
-        match self {
-            Self::Open => true,
-            Self::InviteOnly => false,
-            Self::Domains(list) => email_normalized
-                .rsplit_once('@')
-                .is_some_and(|(_, domain)| list.iter().any(|d| d == domain)),
-        }
     }
 }
 
@@ -232,9 +190,9 @@ pub async fn create_tenant(
         name: Set(name.to_owned()),
         slug: Set(slug.as_str().to_owned()),
         is_active: Set(true),
-        plan: Set("free".to_owned()),
+        plan: Set(Plan::Free),
         max_users: Set(max_users),
-        signup_policy: Set(signup_policy.to_stored()),
+        signup_policy: Set(signup_policy),
         created_at: Set(Utc::now()),
     };
     model.insert(db).await.map_err(|e| {
@@ -247,6 +205,24 @@ pub async fn create_tenant(
             TenantError::Db(e)
         }
     })
+}
+
+/// Write-locks the tenant row inside the caller's transaction (a no-op update), so
+/// checks on its users (`max_users`, the last owner) hold under concurrency on SQLite
+/// and PostgreSQL alike.
+///
+/// # Errors
+/// A database failure.
+pub async fn lock(db: &impl ConnectionTrait, tenant_id: Uuid) -> Result<(), sea_orm::DbErr> {
+    tenant::Entity::update_many()
+        .col_expr(
+            tenant::Column::MaxUsers,
+            sea_orm::sea_query::Expr::col(tenant::Column::MaxUsers),
+        )
+        .filter(tenant::Column::Id.eq(tenant_id))
+        .exec(db)
+        .await
+        .map(|_| ())
 }
 
 /// The tenant with this slug, active or not.
@@ -339,20 +315,5 @@ mod tests {
                 .as_str()
                 .starts_with("org-")
         );
-    }
-
-    #[test]
-    fn signup_policy_round_trips_and_decides() {
-        for p in [
-            SignupPolicy::Open,
-            SignupPolicy::InviteOnly,
-            SignupPolicy::Domains(vec!["a.test".into()]),
-        ] {
-            assert_eq!(SignupPolicy::parse(&p.to_stored()), p);
-        }
-        let d = SignupPolicy::parse("domains:a.test, B.test");
-        assert!(d.allows("x@b.test"));
-        assert!(!d.allows("x@evil-b.test"));
-        assert!(!SignupPolicy::parse("bogus").allows("x@a.test"));
     }
 }

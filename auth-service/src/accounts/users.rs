@@ -13,9 +13,8 @@ use secrecy::SecretString;
 use shared_jwt::Role;
 use uuid::Uuid;
 
-use crate::entities::{tenant, user};
-use crate::password::{self, PasswordPolicyError};
-use crate::tenants::SignupPolicy;
+use crate::infra::entities::{tenant, user};
+use crate::infra::password::{self, PasswordPolicyError};
 
 /// A syntactically plausible email address, trimmed; compared case-insensitively.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -178,14 +177,7 @@ pub async fn insert_into_tenant(
     new: NewUser,
     self_signup: bool,
 ) -> Result<user::Model, UserError> {
-    tenant::Entity::update_many()
-        .col_expr(
-            tenant::Column::MaxUsers,
-            Expr::col(tenant::Column::MaxUsers),
-        )
-        .filter(tenant::Column::Id.eq(tenant_id))
-        .exec(txn)
-        .await?;
+    crate::accounts::tenants::lock(txn, tenant_id).await?;
     let tenant = tenant::Entity::find_by_id(tenant_id)
         .one(txn)
         .await?
@@ -193,7 +185,7 @@ pub async fn insert_into_tenant(
     if !tenant.is_active {
         return Err(UserError::NoTenant);
     }
-    if self_signup && !SignupPolicy::parse(&tenant.signup_policy).allows(new.email.normalized()) {
+    if self_signup && !tenant.signup_policy.allows(new.email.normalized()) {
         return Err(UserError::NotAllowed);
     }
     let count = user::Entity::find()
@@ -211,7 +203,7 @@ pub async fn insert_into_tenant(
         password_hash: Set(new.password_hash),
         first_name: Set(new.first_name),
         last_name: Set(new.last_name),
-        role: Set(new.role.as_str().to_owned()),
+        role: Set(new.role.into()),
         is_active: Set(true),
         created_at: Set(Utc::now()),
         last_login_at: Set(None),

@@ -1,6 +1,6 @@
-//! User administration as domain functions, shared by the JSON API (owners and admins)
-//! and the management CLI (the operator): list a tenant's users, change a user's role or
-//! active flag, change names and passwords, and the audit events for them.
+//! User administration, shared by the JSON API (owners and admins) and the management
+//! CLI (the operator): list a tenant's users, change a user's role or active flag,
+//! (de)activate a tenant, each change audited.
 //!
 //! Rules, checked inside one transaction that first write-locks the tenant row (so two
 //! owners demoting each other at once cannot leave the tenant without one):
@@ -10,8 +10,6 @@
 //! - the last active owner can be neither demoted nor deactivated ([`AdminError::LastOwner`]);
 //! - deactivating a user revokes all of their sessions.
 
-use chrono::Utc;
-use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait,
     IntoActiveModel, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set, TransactionTrait,
@@ -19,9 +17,10 @@ use sea_orm::{
 use shared_jwt::Role;
 use uuid::Uuid;
 
-use crate::audit::{EventContext, truncate};
-use crate::entities::{auth_event, refresh_token, tenant, user};
-use crate::sessions;
+use crate::accounts::sessions;
+use crate::infra::audit::{AuditEvent, EventContext, record};
+use crate::infra::entities::user;
+use crate::infra::entities::user::UserRole;
 
 /// Who asks for a change.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -77,67 +76,6 @@ pub enum AdminError {
 /// Message for a role below `admin`.
 pub const NO_PERMISSION: &str = "You do not have permission to perform this action.";
 
-/// Audit events of administration (stored in `auth_events.kind` beside
-/// [`crate::audit::EventKind`]'s, with the same columns).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum AdminEvent {
-    /// A user's role or active flag changed.
-    UserUpdated,
-    /// A user changed their names.
-    ProfileUpdated,
-    /// A password was changed (by its user) or set (by the operator).
-    PasswordChanged,
-    /// The operator created a user.
-    UserCreated,
-    /// The operator created a tenant.
-    TenantCreated,
-    /// The operator (de)activated a tenant.
-    TenantUpdated,
-}
-
-impl AdminEvent {
-    /// The stored name.
-    #[must_use]
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::UserUpdated => "user_updated",
-            Self::ProfileUpdated => "profile_updated",
-            Self::PasswordChanged => "password_changed",
-            Self::UserCreated => "user_created",
-            Self::TenantCreated => "tenant_created",
-            Self::TenantUpdated => "tenant_updated",
-        }
-    }
-}
-
-/// Records an administration event (ids and a short detail only, never a secret).
-///
-/// # Errors
-/// A database failure.
-pub async fn record(
-    db: &impl ConnectionTrait,
-    kind: AdminEvent,
-    tenant_id: Option<Uuid>,
-    user_id: Option<Uuid>,
-    ctx: &EventContext,
-    detail: Option<String>,
-) -> Result<(), sea_orm::DbErr> {
-    tracing::info!(event = kind.as_str(), tenant_id = ?tenant_id, user_id = ?user_id, "audit");
-    auth_event::ActiveModel {
-        id: Set(Uuid::new_v4()),
-        kind: Set(kind.as_str().to_owned()),
-        tenant_id: Set(tenant_id),
-        user_id: Set(user_id),
-        ip: Set(ctx.ip.clone()),
-        user_agent: Set(ctx.user_agent.clone()),
-        created_at: Set(Utc::now()),
-        detail: Set(detail.map(|d| truncate(&d, 500))),
-    }
-    .insert(db)
-    .await
-    .map(|_| ())
-}
-
 /// One page of a tenant's users (oldest first) and the total count.
 ///
 /// # Errors
@@ -186,13 +124,13 @@ pub async fn update_user(
         }
     }
     let txn = db.begin().await?;
-    lock_tenant(&txn, tenant_id).await?;
+    crate::accounts::tenants::lock(&txn, tenant_id).await?;
     let target = user::Entity::find_by_id(user_id)
         .filter(user::Column::TenantId.eq(tenant_id))
         .one(&txn)
         .await?
         .ok_or(AdminError::NotFound)?;
-    let current: Role = target.role.parse().unwrap_or(Role::Viewer);
+    let current: Role = target.role.into();
     if let Actor::User {
         user_id: actor_id, ..
     } = actor
@@ -203,8 +141,11 @@ pub async fn update_user(
             .filter(user::Column::IsActive.eq(true))
             .one(&txn)
             .await?
-            .and_then(|a| a.role.parse::<Role>().ok())
-            .unwrap_or(Role::Viewer);
+            .map(|a| a.claim_role());
+        // Gone or deactivated meanwhile: no role at all.
+        let Some(role) = role else {
+            return Err(AdminError::Forbidden(NO_PERMISSION));
+        };
         if !role.at_least(Role::Admin) {
             return Err(AdminError::Forbidden(NO_PERMISSION));
         }
@@ -222,7 +163,7 @@ pub async fn update_user(
     if current == Role::Owner && target.is_active && (new_role != Role::Owner || !new_active) {
         let others = user::Entity::find()
             .filter(user::Column::TenantId.eq(tenant_id))
-            .filter(user::Column::Role.eq(Role::Owner.as_str()))
+            .filter(user::Column::Role.eq(UserRole::Owner))
             .filter(user::Column::IsActive.eq(true))
             .filter(user::Column::Id.ne(user_id))
             .count(&txn)
@@ -246,7 +187,7 @@ pub async fn update_user(
     );
     let was_active = target.is_active;
     let mut model = target.into_active_model();
-    model.role = Set(new_role.as_str().to_owned());
+    model.role = Set(new_role.into());
     model.is_active = Set(new_active);
     let updated = model.update(&txn).await?;
     if was_active && !new_active {
@@ -254,7 +195,7 @@ pub async fn update_user(
     }
     record(
         &txn,
-        AdminEvent::UserUpdated,
+        AuditEvent::UserUpdated,
         Some(tenant_id),
         Some(user_id),
         ctx,
@@ -263,80 +204,6 @@ pub async fn update_user(
     .await?;
     txn.commit().await?;
     Ok(updated)
-}
-
-/// Changes a user's names (already checked by [`crate::users::parse_name`]).
-///
-/// # Errors
-/// A database failure.
-pub async fn update_names(
-    db: &impl ConnectionTrait,
-    user: user::Model,
-    first_name: Option<String>,
-    last_name: Option<String>,
-    ctx: &EventContext,
-) -> Result<user::Model, sea_orm::DbErr> {
-    if first_name.is_none() && last_name.is_none() {
-        return Ok(user);
-    }
-    let (tenant_id, user_id) = (user.tenant_id, user.id);
-    let mut model = user.into_active_model();
-    if let Some(f) = first_name {
-        model.first_name = Set(f);
-    }
-    if let Some(l) = last_name {
-        model.last_name = Set(l);
-    }
-    let updated = model.update(db).await?;
-    record(
-        db,
-        AdminEvent::ProfileUpdated,
-        Some(tenant_id),
-        Some(user_id),
-        ctx,
-        None,
-    )
-    .await?;
-    Ok(updated)
-}
-
-/// Stores a new password hash and revokes every session of the user except `keep`
-/// (the session that asked; `None` revokes all), in one transaction.
-///
-/// # Errors
-/// A database failure.
-pub async fn set_password_hash(
-    db: &DatabaseConnection,
-    user: user::Model,
-    password_hash: String,
-    keep: Option<Uuid>,
-    ctx: &EventContext,
-    detail: &str,
-) -> Result<u64, sea_orm::DbErr> {
-    let (tenant_id, user_id) = (user.tenant_id, user.id);
-    let txn = db.begin().await?;
-    let mut model = user.into_active_model();
-    model.password_hash = Set(password_hash);
-    model.update(&txn).await?;
-    let mut revoke = refresh_token::Entity::update_many()
-        .col_expr(refresh_token::Column::RevokedAt, Expr::value(Utc::now()))
-        .filter(refresh_token::Column::UserId.eq(user_id))
-        .filter(refresh_token::Column::RevokedAt.is_null());
-    if let Some(keep) = keep {
-        revoke = revoke.filter(refresh_token::Column::FamilyId.ne(keep));
-    }
-    let revoked = revoke.exec(&txn).await?.rows_affected;
-    record(
-        &txn,
-        AdminEvent::PasswordChanged,
-        Some(tenant_id),
-        Some(user_id),
-        ctx,
-        Some(format!("{detail}; {revoked} refresh tokens revoked")),
-    )
-    .await?;
-    txn.commit().await?;
-    Ok(revoked)
 }
 
 /// Activates or deactivates a tenant; deactivating also revokes every session in it.
@@ -350,18 +217,13 @@ pub async fn set_tenant_active(
     ctx: &EventContext,
 ) -> Result<(), sea_orm::DbErr> {
     let txn = db.begin().await?;
-    crate::tenants::set_active(&txn, tenant_id, active).await?;
+    crate::accounts::tenants::set_active(&txn, tenant_id, active).await?;
     if !active {
-        refresh_token::Entity::update_many()
-            .col_expr(refresh_token::Column::RevokedAt, Expr::value(Utc::now()))
-            .filter(refresh_token::Column::TenantId.eq(tenant_id))
-            .filter(refresh_token::Column::RevokedAt.is_null())
-            .exec(&txn)
-            .await?;
+        sessions::revoke_all_in_tenant(&txn, tenant_id).await?;
     }
     record(
         &txn,
-        AdminEvent::TenantUpdated,
+        AuditEvent::TenantUpdated,
         Some(tenant_id),
         None,
         ctx,
@@ -369,17 +231,4 @@ pub async fn set_tenant_active(
     )
     .await?;
     txn.commit().await
-}
-
-/// Write-locks the tenant row (a no-op update), as [`crate::users::insert_into_tenant`] does.
-async fn lock_tenant(db: &impl ConnectionTrait, tenant_id: Uuid) -> Result<(), sea_orm::DbErr> {
-    tenant::Entity::update_many()
-        .col_expr(
-            tenant::Column::MaxUsers,
-            Expr::col(tenant::Column::MaxUsers),
-        )
-        .filter(tenant::Column::Id.eq(tenant_id))
-        .exec(db)
-        .await
-        .map(|_| ())
 }

@@ -1,7 +1,10 @@
 //! `tenants`: an organization. `signup_policy` is `open`, `invite_only` or
-//! `domains:a.test,b.test` (see [`crate::tenants::SignupPolicy`]).
+//! `domains:a.test,b.test` (see [`SignupPolicy`]) and `plan` is a [`Plan`]: both are
+//! typed columns, so an unknown stored value fails the read.
 
 use sea_orm::entity::prelude::*;
+
+pub use crate::accounts::tenants::SignupPolicy;
 
 /// A tenant row.
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
@@ -12,10 +15,20 @@ pub struct Model {
     pub name: String,
     pub slug: String,
     pub is_active: bool,
-    pub plan: String,
+    pub plan: Plan,
     pub max_users: i32,
-    pub signup_policy: String,
+    pub signup_policy: SignupPolicy,
     pub created_at: DateTimeUtc,
+}
+
+/// The billing plan (only `free` exists so far).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, EnumIter, DeriveActiveEnum, serde::Serialize)]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::N(32))")]
+#[serde(rename_all = "lowercase")]
+pub enum Plan {
+    /// The free plan.
+    #[sea_orm(string_value = "free")]
+    Free,
 }
 
 /// No navigable relations: queries join by hand.

@@ -16,8 +16,8 @@ use sea_orm::{
 use uuid::Uuid;
 
 use crate::config::ThrottleSettings;
-use crate::crypto::sha256_hex;
-use crate::entities::{login_failure, login_lock};
+use crate::infra::crypto::sha256_hex;
+use crate::infra::entities::{login_failure, login_lock};
 
 /// The two keys a sign-in attempt is counted under.
 #[derive(Clone, Debug)]
@@ -54,6 +54,20 @@ impl Throttled {
     #[must_use]
     pub fn minutes(&self) -> u64 {
         self.retry_after.as_secs().div_ceil(60).max(1)
+    }
+
+    /// Whole seconds for `Retry-After`, at least 1.
+    #[must_use]
+    pub fn retry_after_secs(&self) -> u64 {
+        self.retry_after.as_secs().max(1)
+    }
+
+    /// The message shown to the client.
+    #[must_use]
+    pub fn message(&self) -> String {
+        let minutes = self.minutes();
+        let unit = if minutes == 1 { "minute" } else { "minutes" };
+        format!("Too many attempts; try again in {minutes} {unit}.")
     }
 }
 

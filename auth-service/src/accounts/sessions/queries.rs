@@ -7,7 +7,7 @@ use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder
 use uuid::Uuid;
 
 use super::ActiveSession;
-use crate::entities::{refresh_token, tenant, user};
+use crate::infra::entities::{refresh_token, tenant, user};
 
 /// Revokes every token of a family.
 ///
@@ -54,9 +54,39 @@ pub async fn revoke_all_for_user(
     db: &impl ConnectionTrait,
     user_id: Uuid,
 ) -> Result<u64, sea_orm::DbErr> {
-    Ok(refresh_token::Entity::update_many()
+    revoke_all_for_user_except(db, user_id, None).await
+}
+
+/// Revokes every family of a user but `keep` (the session that changed the password).
+///
+/// # Errors
+/// A database failure.
+pub async fn revoke_all_for_user_except(
+    db: &impl ConnectionTrait,
+    user_id: Uuid,
+    keep: Option<Uuid>,
+) -> Result<u64, sea_orm::DbErr> {
+    let mut revoke = refresh_token::Entity::update_many()
         .col_expr(refresh_token::Column::RevokedAt, Expr::value(Utc::now()))
         .filter(refresh_token::Column::UserId.eq(user_id))
+        .filter(refresh_token::Column::RevokedAt.is_null());
+    if let Some(keep) = keep {
+        revoke = revoke.filter(refresh_token::Column::FamilyId.ne(keep));
+    }
+    Ok(revoke.exec(db).await?.rows_affected)
+}
+
+/// Revokes every family in a tenant (the tenant was deactivated).
+///
+/// # Errors
+/// A database failure.
+pub async fn revoke_all_in_tenant(
+    db: &impl ConnectionTrait,
+    tenant_id: Uuid,
+) -> Result<u64, sea_orm::DbErr> {
+    Ok(refresh_token::Entity::update_many()
+        .col_expr(refresh_token::Column::RevokedAt, Expr::value(Utc::now()))
+        .filter(refresh_token::Column::TenantId.eq(tenant_id))
         .filter(refresh_token::Column::RevokedAt.is_null())
         .exec(db)
         .await?

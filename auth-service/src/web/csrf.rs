@@ -2,14 +2,19 @@
 //! cookie holds a random id signed with the session secret (HttpOnly, SameSite=Lax,
 //! host-only, `__Host-` prefixed when secure), and each form carries
 //! `HMAC(secret, "csrf-form", id)`. A POST must present both, matching. Independently,
-//! unsafe requests whose `Origin` is another origin, or whose `Sec-Fetch-Site` says
-//! `cross-site`, are refused.
+//! the request must pass the workspace's one Origin rule, [`shared_jwt::check_origin`]
+//! with this service's own origin only: `Sec-Fetch-Site: cross-site`, another or a
+//! `null` `Origin`, and `same-site` without an `Origin` are refused.
 
 use cookie::{Cookie, SameSite};
 use http::HeaderMap;
 use secrecy::{ExposeSecret, SecretSlice};
 
-use crate::crypto::{b64url, ct_eq, hmac_sha256, random_token};
+use crate::infra::crypto::{b64url, ct_eq, hmac_sha256, random_token};
+
+/// The message of a failed CSRF check, on every page.
+pub const CSRF_FAILED: &str =
+    "This form expired or was sent from another site. Please check the fields and submit it again.";
 
 /// Reads one cookie by name from the `Cookie` header(s).
 #[must_use]
@@ -140,29 +145,12 @@ impl CsrfGuard {
         }
     }
 
-    /// Refuses `Sec-Fetch-Site: cross-site` and an `Origin` other than our own.
+    /// Refuses what [`shared_jwt::check_origin`] refuses for this service's own origin.
     ///
     /// # Errors
     /// [`CsrfFailure::CrossSite`].
     pub fn check_origin(&self, headers: &HeaderMap) -> Result<(), CsrfFailure> {
-        if headers
-            .get("sec-fetch-site")
-            .and_then(|v| v.to_str().ok())
-            .is_some_and(|v| v.eq_ignore_ascii_case("cross-site"))
-        {
-            return Err(CsrfFailure::CrossSite);
-        }
-        match headers.get(http::header::ORIGIN) {
-            None => Ok(()),
-            Some(origin) => {
-                let origin = origin.to_str().unwrap_or("null").trim_end_matches('/');
-                if origin.eq_ignore_ascii_case(&self.own_origin) {
-                    Ok(())
-                } else {
-                    Err(CsrfFailure::CrossSite)
-                }
-            }
-        }
+        shared_jwt::check_origin(headers, &self.own_origin, &[]).map_err(|_| CsrfFailure::CrossSite)
     }
 }
 
@@ -232,5 +220,11 @@ mod tests {
         assert_eq!(g.check_origin(&h), Ok(()));
         h.insert("sec-fetch-site", "cross-site".parse().unwrap());
         assert_eq!(g.check_origin(&h), Err(CsrfFailure::CrossSite));
+        // A sibling subdomain (same-site) must say who it is.
+        let mut h = HeaderMap::new();
+        h.insert("sec-fetch-site", "same-site".parse().unwrap());
+        assert_eq!(g.check_origin(&h), Err(CsrfFailure::CrossSite));
+        h.insert("sec-fetch-site", "same-origin".parse().unwrap());
+        assert_eq!(g.check_origin(&h), Ok(()));
     }
 }

@@ -1,8 +1,9 @@
-//! Password sign-in, password re-checks and refresh rotation as domain functions, for
-//! every front end (the JSON API calls them; the HTML handlers could too). They carry
-//! the same rules as `POST /login`: one answer for every kind of failure, a dummy
-//! argon2 verification when there is no account, the database-backed throttle keyed
-//! by `(tenant slug as typed, email)` and client IP, and the audit log.
+//! Password sign-in, password re-checks and refresh rotation, for every front end
+//! (`POST /login`, `GET /refresh`, the account page, `jwt/create/`, `jwt/refresh/`,
+//! `users/set_password/`). The rules: one answer for every kind of failure
+//! ([`FAILED`]), a dummy argon2 verification when there is no account, the
+//! database-backed throttle keyed by `(tenant slug as typed, email)` and client IP,
+//! the audit log, and a replayed refresh token revoking its family and being audited.
 
 use std::net::IpAddr;
 
@@ -10,15 +11,18 @@ use chrono::Utc;
 use sea_orm::{ActiveModelTrait, IntoActiveModel, Set};
 use secrecy::SecretString;
 
-use crate::audit::{self, EventContext, EventKind};
-use crate::entities::{tenant, user};
+use crate::accounts::sessions::{Refreshed, Session};
+use crate::accounts::tenants;
+use crate::accounts::throttle::{AttemptKeys, Throttled};
+use crate::accounts::users;
 use crate::error::AppError;
-use crate::password::{MAX_LEN, Verified};
-use crate::sessions::{Refreshed, Session};
+use crate::infra::audit::{self, AuditEvent, EventContext};
+use crate::infra::entities::{tenant, user};
+use crate::infra::password::{MAX_LEN, Verified};
 use crate::state::AppState;
-use crate::tenants;
-use crate::throttle::{AttemptKeys, Throttled};
-use crate::users;
+
+/// The one message for every failed sign-in.
+pub const FAILED: &str = "The organization, email or password is not correct.";
 
 /// What a sign-in attempt gave.
 #[derive(Debug)]
@@ -63,7 +67,7 @@ pub async fn sign_in(
     if let Some(t) = state.throttle.check(&state.db, &keys).await? {
         audit::record(
             &state.db,
-            EventKind::LoginThrottled,
+            AuditEvent::LoginThrottled,
             None,
             None,
             ctx,
@@ -112,7 +116,7 @@ pub async fn sign_in(
     let session = state.sessions.start(&state.db, user, tenant, ctx).await?;
     audit::record(
         &state.db,
-        EventKind::LoginSuccess,
+        AuditEvent::LoginSuccess,
         Some(session.tenant.id),
         Some(session.user.id),
         ctx,
@@ -151,7 +155,7 @@ pub async fn check_password(
     if let Some(t) = state.throttle.check(&state.db, &keys).await? {
         audit::record(
             &state.db,
-            EventKind::LoginThrottled,
+            AuditEvent::LoginThrottled,
             Some(tenant.id),
             Some(user.id),
             ctx,
@@ -196,7 +200,7 @@ pub async fn refresh(
         } => {
             audit::record(
                 &state.db,
-                EventKind::RefreshReuse,
+                AuditEvent::RefreshReuse,
                 Some(tenant_id),
                 Some(user_id),
                 ctx,
@@ -235,7 +239,7 @@ async fn record_failure(
 ) -> Result<(), AppError> {
     audit::record(
         &state.db,
-        EventKind::LoginFailure,
+        AuditEvent::LoginFailure,
         tenant_id,
         user_id,
         ctx,
@@ -245,7 +249,7 @@ async fn record_failure(
     if let Some(lock) = state.throttle.record_failure(&state.db, keys).await? {
         audit::record(
             &state.db,
-            EventKind::Lock,
+            AuditEvent::Lock,
             tenant_id,
             user_id,
             ctx,

@@ -171,7 +171,7 @@ impl KeyStore {
     /// It changes when the key is rotated.
     #[must_use]
     pub fn derive_secret(&self, purpose: &str) -> [u8; 32] {
-        crate::crypto::hmac_sha256(
+        crate::infra::crypto::hmac_sha256(
             self.seed.expose_secret(),
             &[b"auth-service derived secret", purpose.as_bytes()],
         )

@@ -21,7 +21,7 @@ pub const MAX_LEN: usize = 128;
 /// The 10,000 most common passwords, lowercase, most common first (Royce Williams' list
 /// as shipped by Django 5.2, BSD licence; see `assets/README.md`).
 static COMMON: LazyLock<HashSet<&'static str>> = LazyLock::new(|| {
-    include_str!("../assets/common-passwords.txt")
+    include_str!("../../assets/common-passwords.txt")
         .lines()
         .map(str::trim)
         .collect()
@@ -126,7 +126,7 @@ impl Hasher {
     /// [`HashError::Internal`] if the dummy hash (for unknown accounts) cannot be made.
     pub async fn new(max_concurrent: usize, wait: Duration) -> Result<Self, HashError> {
         let mut random = [0u8; 32];
-        crate::crypto::fill_random(&mut random);
+        crate::infra::crypto::fill_random(&mut random);
         let dummy = tokio::task::spawn_blocking(move || hash_blocking(&random))
             .await
             .map_err(|e| HashError::Internal(e.to_string()))??;

@@ -24,14 +24,17 @@ use sea_orm::{
 use secrecy::{ExposeSecret, SecretSlice};
 use uuid::Uuid;
 
-use crate::audit::EventContext;
-use crate::crypto::{b64url, hmac_sha256, random_token, sha256_hex};
-use crate::entities::{refresh_token, tenant, user};
+use crate::infra::audit::EventContext;
+use crate::infra::crypto::{b64url, hmac_sha256, random_token, sha256_hex};
+use crate::infra::entities::{refresh_token, tenant, user};
 
 mod queries;
 
 use queries::load_active;
-pub use queries::{list_active, revoke_all_for_user, revoke_family, revoke_user_family};
+pub use queries::{
+    list_active, revoke_all_for_user, revoke_all_for_user_except, revoke_all_in_tenant,
+    revoke_family, revoke_user_family,
+};
 
 /// A signed-in user with its tenant and session (family).
 #[derive(Clone, Debug)]
@@ -252,7 +255,7 @@ impl Sessions {
                     .is_some_and(|s| {
                         s.revoked_at.is_none()
                             && s.expires_at > now
-                            && crate::crypto::ct_eq(
+                            && crate::infra::crypto::ct_eq(
                                 s.token_hash.as_bytes(),
                                 sha256_hex(successor.as_bytes()).as_bytes(),
                             )
