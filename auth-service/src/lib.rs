@@ -33,11 +33,6 @@ pub mod web;
 // The public entry points at their short paths (tests, expense-service's tests).
 pub use accounts::{tenants, users};
 pub use infra::{entities, keys, password};
-// Paths still used by app.rs, startup.rs and config/, which move to a shared crate in
-// parallel: remove once those files import the new paths.
-pub use accounts::{sessions, throttle};
-pub use request::client_ip;
-pub use web::{csrf, redirect};
 
 pub use config::Settings;
 pub use startup::Application;

@@ -12,14 +12,14 @@ use secrecy::{ExposeSecret, SecretSlice};
 use shared_jwt::{CookieSettings, Signer, Verifier, VerifierConfig};
 use tokio::net::TcpListener;
 
+use crate::accounts::sessions::Sessions;
+use crate::accounts::throttle::Throttle;
 use crate::config::Settings;
-use crate::csrf::CsrfGuard;
 use crate::keys::{self, KeyStore};
 use crate::password::Hasher;
-use crate::redirect::RedirectPolicy;
-use crate::sessions::Sessions;
 use crate::state::AppState;
-use crate::throttle::Throttle;
+use crate::web::csrf::CsrfGuard;
+use crate::web::redirect::RedirectPolicy;
 
 /// A built, bound, not yet running application.
 pub struct Application {

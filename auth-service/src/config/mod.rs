@@ -11,7 +11,7 @@ use service_kit::{ServiceDefaults, ServiceSettings};
 use shared_jwt::config::{TokenSettings, Vars};
 use url::Url;
 
-use crate::client_ip::IpNet;
+use crate::request::client_ip::IpNet;
 
 pub use service_kit::LogFormat;
 /// A setting that is missing or malformed (shared-jwt's, the one shape in the workspace).
