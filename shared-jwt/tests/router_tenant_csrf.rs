@@ -1,11 +1,8 @@
 //! The axum layer through a real router: `TENANT_FROM_HOST` and the CSRF checks (Origin /
 //! `Sec-Fetch-Site`, session-bound form token), and why bearer requests skip them.
-#![allow(clippy::unwrap_used)] // Test helpers: a panic is the failure report.
 
-mod common;
-
+use crate::common::app::*;
 use axum::http::{StatusCode, header};
-use common::app::*;
 use serde_json::Value;
 use shared_jwt::Role;
 

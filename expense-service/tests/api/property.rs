@@ -8,7 +8,7 @@ use reqwest::{Method, StatusCode};
 use serde_json::json;
 use shared_jwt::Role;
 
-use crate::helpers::{Backend, Tenant, TestApp, User, pg_admin_url, today};
+use crate::api::helpers::{Backend, Tenant, TestApp, User, pg_admin_url, today};
 
 #[derive(Clone, Debug)]
 enum Op {
