@@ -8,3 +8,4 @@
 
 mod api;
 mod cli;
+mod test_db;
