@@ -12,14 +12,39 @@ pub mod stack;
 
 pub use db::{Backend, TestDb, pg_admin_url};
 
+/// True (after saying so once on stderr) when `TEST_DATABASE_URL` is unset: the
+/// PostgreSQL variant of a test then returns early.
+pub fn postgres_skipped() -> bool {
+    let skipped = pg_admin_url().is_none();
+    if skipped {
+        eprintln!("TEST_DATABASE_URL not set: PostgreSQL variant skipped");
+    }
+    skipped
+}
+
 /// Declares each `async fn NAME(backend: Backend)` of the current module as two tests,
 /// `NAME::sqlite` and `NAME::postgres`, which run in parallel like any other tests. The
 /// PostgreSQL one returns early (saying so once) when `TEST_DATABASE_URL` is unset.
 ///
 /// `db_tests!(a, b)` runs each on a two-worker multi-thread runtime;
-/// `db_tests!(worker_threads = 4; a, b)` chooses the number of workers.
+/// `db_tests!(worker_threads = 4; a, b)` chooses the number of workers;
+/// `db_tests!(blocking; a, b)` declares plain `fn NAME(backend: Backend)` (no runtime).
 #[macro_export]
 macro_rules! db_tests {
+    (blocking; $($name:ident),* $(,)?) => {$(
+        mod $name {
+            #[test]
+            fn sqlite() {
+                super::$name($crate::Backend::Sqlite);
+            }
+            #[test]
+            fn postgres() {
+                if !$crate::postgres_skipped() {
+                    super::$name($crate::Backend::Postgres);
+                }
+            }
+        }
+    )*};
     (worker_threads = $n:literal; $($name:ident),* $(,)?) => {$(
         mod $name {
             #[::tokio::test(flavor = "multi_thread", worker_threads = $n)]
@@ -28,11 +53,9 @@ macro_rules! db_tests {
             }
             #[::tokio::test(flavor = "multi_thread", worker_threads = $n)]
             async fn postgres() {
-                if $crate::pg_admin_url().is_none() {
-                    eprintln!("TEST_DATABASE_URL not set: PostgreSQL variant skipped");
-                    return;
+                if !$crate::postgres_skipped() {
+                    super::$name($crate::Backend::Postgres).await;
                 }
-                super::$name($crate::Backend::Postgres).await;
             }
         }
     )*};

@@ -19,7 +19,7 @@ use tokio::sync::oneshot;
 use uuid::Uuid;
 
 pub use test_support::http::location;
-pub use test_support::{Backend, TestDb, pg_admin_url};
+pub use test_support::{Backend, TestDb};
 
 pub const CSRF_SECRET: &str = "test-csrf-secret-0123456789abcdef0123456789abcdef";
 pub const AUTH_URL: &str = "http://auth.example.test";
