@@ -12,6 +12,22 @@ pub mod stack;
 
 pub use db::{Backend, TestDb, pg_admin_url};
 
+/// A settings lookup (`Settings::from_lookup`) over `vars`, a test's whole environment;
+/// of a name given twice, the later value wins.
+pub fn settings_lookup<K, V>(
+    vars: impl IntoIterator<Item = (K, V)>,
+) -> impl Fn(&str) -> Option<String>
+where
+    K: Into<String>,
+    V: Into<String>,
+{
+    let vars: std::collections::HashMap<String, String> = vars
+        .into_iter()
+        .map(|(k, v)| (k.into(), v.into()))
+        .collect();
+    move |name| vars.get(name).cloned()
+}
+
 /// True (after saying so once on stderr) when `TEST_DATABASE_URL` is unset: the
 /// PostgreSQL variant of a test then returns early.
 pub fn postgres_skipped() -> bool {

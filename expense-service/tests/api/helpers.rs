@@ -19,7 +19,7 @@ use tokio::sync::oneshot;
 use uuid::Uuid;
 
 pub use test_support::http::location;
-pub use test_support::{Backend, TestDb};
+pub use test_support::{Backend, TestDb, settings_lookup};
 
 pub const CSRF_SECRET: &str = "test-csrf-secret-0123456789abcdef0123456789abcdef";
 pub const AUTH_URL: &str = "http://auth.example.test";
@@ -66,10 +66,6 @@ pub struct TestApp {
     _db: TestDb,
     shutdown: Option<oneshot::Sender<()>>,
     server: Option<tokio::task::JoinHandle<()>>,
-}
-
-pub fn settings_lookup(vars: HashMap<String, String>) -> impl Fn(&str) -> Option<String> {
-    move |k| vars.get(k).cloned()
 }
 
 impl TestApp {

@@ -87,10 +87,7 @@ async fn keys_of_another_algorithm_make_build_fail() {
         ("BIND", "127.0.0.1:0"),
         ("DATABASE_URL", url.as_str()),
         ("JWT_ALGORITHM", "ES256"),
-    ]
-    .into_iter()
-    .map(|(k, v)| (k.to_owned(), v.to_owned()))
-    .collect();
+    ];
     let mut settings = Settings::from_lookup(settings_lookup(vars)).unwrap();
     let mut keys = KeySet::new();
     keys.insert(
@@ -145,10 +142,7 @@ async fn restarts_as_the_app_role_once_an_owner_migrated(backend: Backend) {
     let vars = [
         ("BIND", "127.0.0.1:0"),
         ("DATABASE_URL", test_db.app_url.as_str()),
-    ]
-    .into_iter()
-    .map(|(k, v)| (k.to_owned(), v.to_owned()))
-    .collect();
+    ];
     let mut settings = Settings::from_lookup(settings_lookup(vars)).unwrap();
     assert!(settings.run_migrations);
     let mut keys = KeySet::new();

@@ -13,7 +13,7 @@ use shared_jwt::Role;
 pub use browser::Browser;
 
 use crate::http::{client_builder, free_port, resolving};
-use crate::{Backend, TestDb};
+use crate::{Backend, TestDb, settings_lookup};
 
 /// The parent domain every test host lives under.
 pub const DOMAIN: &str = "example.test";
@@ -87,16 +87,6 @@ pub struct Stack {
     _exp_db: TestDb,
 }
 
-fn lookup(vars: Vec<(String, String)>) -> impl Fn(&str) -> Option<String> {
-    // Later entries win: the test's extras come last.
-    move |k| {
-        vars.iter()
-            .rev()
-            .find(|(n, _)| n == k)
-            .map(|(_, v)| v.clone())
-    }
-}
-
 fn owned(vars: &[(&str, &str)]) -> impl Iterator<Item = (String, String)> {
     vars.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
 }
@@ -132,8 +122,8 @@ impl Stack {
         .map(|(k, v)| (k.to_owned(), v))
         .collect();
         vars.extend(owned(options.auth_env));
-        let settings =
-            auth_service::Settings::from_lookup(lookup(vars)).expect("auth-service settings");
+        let settings = auth_service::Settings::from_lookup(settings_lookup(vars))
+            .expect("auth-service settings");
         let app = auth_service::Application::build(settings)
             .await
             .expect("auth-service builds");
@@ -171,7 +161,7 @@ impl Stack {
             vars.push(("APP_DB_ROLE".into(), role.clone()));
         }
         vars.extend(owned(options.expense_env));
-        let settings = expense_service::config::Settings::from_lookup(lookup(vars))
+        let settings = expense_service::config::Settings::from_lookup(settings_lookup(vars))
             .expect("expense-service settings");
         let app = expense_service::startup::Application::build(settings)
             .await
