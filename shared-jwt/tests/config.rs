@@ -1,5 +1,4 @@
 //! `AuthSettings::from_lookup`: the contract's variables, defaults and one-line errors.
-#![allow(clippy::unwrap_used)] // Test helpers: a panic is the failure report.
 
 use std::collections::HashMap;
 use std::time::Duration;

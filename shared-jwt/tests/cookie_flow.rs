@@ -1,18 +1,15 @@
 //! The cookies in a real HTTP exchange: a server on 127.0.0.1:0 sets them with the helpers, a
 //! cookie-store client (reqwest) sends them back, the layer authenticates from them, and the
 //! removal cookies really remove them.
-#![allow(clippy::unwrap_used)] // Test helpers: a panic is the failure report.
-
-mod common;
 
 use std::time::Duration;
 
+use crate::common::app::context;
+use crate::common::*;
 use axum::Router;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::IntoResponse;
 use axum::routing::{get, post};
-use common::app::context;
-use common::*;
 use shared_jwt::{Algorithm, AuthLayer, CookieSettings, CurrentUser, Role};
 
 fn set_cookies(cookies: &[cookie::Cookie<'static>]) -> HeaderMap {

@@ -1,6 +1,5 @@
 //! Cookie names and attributes exactly as `Set-Cookie` shows them, in development (plain HTTP,
 //! host-only) and production (Secure, parent domain), including the removal cookies.
-#![allow(clippy::unwrap_used)] // Test helpers: a panic is the failure report.
 
 use std::time::Duration;
 

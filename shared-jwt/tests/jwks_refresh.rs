@@ -1,19 +1,16 @@
 //! JWKS fetching against a real HTTP server on 127.0.0.1:0 whose document changes: start-up
 //! fetch, refetch on an unknown `kid`, the refetch rate limit, and key removal.
-#![allow(clippy::unwrap_used)] // Test helpers: a panic is the failure report.
-
-mod common;
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use crate::common::*;
 use axum::Router;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use axum::routing::get;
-use common::*;
 use shared_jwt::{Algorithm, JwksOptions, KeySet, Role, SigningKey, Verifier, VerifyError};
 use url::Url;
 

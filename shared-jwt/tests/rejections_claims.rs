@@ -1,14 +1,11 @@
 //! Refused claims: expiry, not-before, wrong types, missing or wrong values. Each test asserts
 //! the exact `VerifyError`, so removing the check it covers makes it fail. Tokens are crafted by
 //! hand (base64url of JSON plus real signatures).
-#![allow(clippy::unwrap_used)] // Test helpers: a panic is the failure report.
-
-mod common;
 
 use std::time::Duration;
 
-use common::fixture::*;
-use common::*;
+use crate::common::fixture::*;
+use crate::common::*;
 use serde_json::json;
 use shared_jwt::{Algorithm, Verifier, VerifierConfig, VerifyError};
 

@@ -2,12 +2,9 @@
 //! alphabet and shape. Each test asserts the exact `VerifyError`, so removing the check it covers
 //! makes it fail (the token would verify, or fail later for another reason). Tokens are crafted
 //! by hand: base64url of JSON plus real signatures.
-#![allow(clippy::unwrap_used)] // Test helpers: a panic is the failure report.
 
-mod common;
-
-use common::fixture::*;
-use common::*;
+use crate::common::fixture::*;
+use crate::common::*;
 use serde_json::json;
 use shared_jwt::{Algorithm, KeySet, Verifier, VerifyError};
 

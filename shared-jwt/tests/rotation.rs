@@ -1,9 +1,6 @@
 //! Key rotation with a static key set, and JWKS export/import.
-#![allow(clippy::unwrap_used)] // Test helpers: a panic is the failure report.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use shared_jwt::{Algorithm, KeySet, Role, Verifier, VerifyError, VerifyingKey};
 
 #[test]

@@ -1,9 +1,6 @@
 //! Tokens issued by the Signer verify, for every algorithm, and carry the contract's header.
-#![allow(clippy::unwrap_used)] // Test helpers: a panic is the failure report.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use shared_jwt::{Algorithm, Role};
 
 #[test]

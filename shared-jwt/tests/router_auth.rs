@@ -1,15 +1,12 @@
 //! The axum layer and extractors through a real router (tower `oneshot`): what a browser and an
 //! API client see for missing, invalid and insufficient credentials.
-#![allow(clippy::unwrap_used)] // Test helpers: a panic is the failure report.
 
-mod common;
-
+use crate::common::app::*;
+use crate::common::*;
 use axum::Router;
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
 use axum::routing::get;
-use common::app::*;
-use common::*;
 use serde_json::Value;
 use shared_jwt::{Claims, Role};
 use tower::ServiceExt;

@@ -1,15 +1,12 @@
 //! The axum layer through a real router: `TENANT_FROM_HOST` and the CSRF checks (Origin /
 //! `Sec-Fetch-Site`, session-bound form token), and why bearer requests skip them.
-#![allow(clippy::unwrap_used)] // Test helpers: a panic is the failure report.
 
-mod common;
-
+use crate::common::app::*;
+use crate::common::{key, signer};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{Html, IntoResponse};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use common::app::*;
-use common::{key, signer};
 use serde_json::{Value, json};
 use shared_jwt::axum::{CSRF_DETAIL, FORBIDDEN_DETAIL, WRONG_TENANT_DETAIL};
 use shared_jwt::{Algorithm, AuthLayer, AuthRejection, Role, SessionCsrf};

@@ -213,12 +213,14 @@ pub async fn sign_up(
                 .await
                 .map(|u| (u, tenant))
         }
-        SignupTarget::Join(slug) => match tenants::find_by_slug(&txn, slug.as_str()).await? {
-            None => Err(UserError::NoTenant),
-            Some(tenant) => users::insert_into_tenant(&txn, tenant.id, new, true)
-                .await
-                .map(|u| (u, tenant)),
-        },
+        SignupTarget::Join(slug) => {
+            match tenants::find_by_slug_locked(&txn, slug.as_str()).await? {
+                None => Err(UserError::NoTenant),
+                Some(tenant) => users::insert_into_tenant(&txn, tenant.id, new, true)
+                    .await
+                    .map(|u| (u, tenant)),
+            }
+        }
     };
     match outcome {
         Ok((user, tenant)) => {

@@ -1,68 +1,37 @@
-//! Test harness: a real auth-service on `127.0.0.1:0` with its own database — a fresh
-//! SQLite file in a temporary directory, and (when `TEST_DATABASE_URL` is set) a fresh
-//! PostgreSQL database created through that admin URL and dropped afterwards.
-
-use std::future::Future;
+//! Test harness: a real auth-service on `127.0.0.1:0` with its own database (a
+//! [`TestDb`](test_support::TestDb): a fresh SQLite file, or a fresh PostgreSQL database
+//! dropped when the test ends), and a browser-like client.
 
 use auth_service::entities::{tenant, user};
 use auth_service::tenants::{self, SignupPolicy};
 use auth_service::{AppState, Application, Settings};
-use sea_orm::{ConnectionTrait, Database, EntityTrait, PaginatorTrait};
+use sea_orm::{EntityTrait, PaginatorTrait};
 use secrecy::SecretString;
 use shared_jwt::Role;
+use test_support::TestDb;
+
+pub use test_support::Backend;
+pub use test_support::http::{browser, csrf_from, location, plain_client};
 
 pub const PASSWORD: &str = "correct horse battery staple";
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Backend {
-    Sqlite,
-    Postgres,
-}
-
-/// Runs `scenario` on SQLite, and on PostgreSQL when `TEST_DATABASE_URL` is set.
-pub async fn on_each_backend<F, Fut>(scenario: F)
-where
-    F: Fn(Backend) -> Fut,
-    Fut: Future<Output = ()>,
-{
-    scenario(Backend::Sqlite).await;
-    if std::env::var("TEST_DATABASE_URL").is_ok_and(|v| !v.is_empty()) {
-        scenario(Backend::Postgres).await;
-    }
-}
 
 pub struct TestApp {
     pub address: String,
     pub state: AppState,
     /// A browser: cookie store on, redirects off.
     pub client: reqwest::Client,
-    /// Holds the SQLite file, keys and secret until the test ends.
-    _dir: tempfile::TempDir,
-    pg: Option<(String, String)>,
+    /// The database, and the data directory (keys, secret); removed when the test ends.
+    _db: TestDb,
 }
 
-fn base_settings(dir: &std::path::Path) -> Settings {
+/// The defaults, on port 0, with `db` (and its directory for keys and secret).
+fn base_settings(db: &TestDb) -> Settings {
     let mut s = Settings::from_lookup(|_| None).expect("defaults are valid");
     s.bind = "127.0.0.1:0".parse().unwrap();
-    s.data_dir = dir.to_path_buf();
-    s.jwt_private_key_file = dir.join("jwt-signing-key.pem");
-    s.database_url = SecretString::from(format!("sqlite://{}/auth.db?mode=rwc", dir.display()));
+    s.data_dir = db.dir().to_path_buf();
+    s.jwt_private_key_file = db.dir().join("jwt-signing-key.pem");
+    s.database_url = SecretString::from(db.url.clone());
     s
-}
-
-pub fn browser() -> reqwest::Client {
-    reqwest::Client::builder()
-        .cookie_store(true)
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap()
-}
-
-pub fn plain_client() -> reqwest::Client {
-    reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap()
 }
 
 impl TestApp {
@@ -71,30 +40,9 @@ impl TestApp {
     }
 
     pub async fn spawn_with(backend: Backend, tweak: impl FnOnce(&mut Settings)) -> Self {
-        let dir = tempfile::tempdir().unwrap();
-        let mut settings = base_settings(dir.path());
-        let mut pg = None;
-        if backend == Backend::Postgres {
-            let admin = std::env::var("TEST_DATABASE_URL").unwrap();
-            let name = format!("auth_test_{}", uuid::Uuid::new_v4().simple());
-            let conn = Database::connect(&admin).await.unwrap();
-            conn.execute_unprepared(&format!("CREATE DATABASE \"{name}\""))
-                .await
-                .unwrap();
-            let mut url = url::Url::parse(&admin).unwrap();
-            url.set_path(&format!("/{name}"));
-            settings.database_url = SecretString::from(url.to_string());
-            pg = Some((admin, name));
-        }
+        let db = TestDb::new(backend, "auth_test").await;
+        let mut settings = base_settings(&db);
         tweak(&mut settings);
-        Self::start(settings, dir, pg).await
-    }
-
-    async fn start(
-        settings: Settings,
-        dir: tempfile::TempDir,
-        pg: Option<(String, String)>,
-    ) -> Self {
         let app = Application::build(settings).await.expect("the app builds");
         let address = format!("http://127.0.0.1:{}", app.port());
         let state = app.state().clone();
@@ -103,15 +51,7 @@ impl TestApp {
             address,
             state,
             client: browser(),
-            _dir: dir,
-            pg,
-        }
-    }
-
-    /// Drops the PostgreSQL database (best effort).
-    pub async fn cleanup(mut self) {
-        if let Some((admin, name)) = self.pg.take() {
-            drop_database(&admin, &name).await;
+            _db: db,
         }
     }
 
@@ -237,38 +177,6 @@ impl TestApp {
     }
 }
 
-async fn drop_database(admin: &str, name: &str) {
-    if let Ok(conn) = Database::connect(admin).await {
-        let _ = conn
-            .execute_unprepared(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"))
-            .await;
-    }
-}
-
-impl Drop for TestApp {
-    /// A test that panicked never reached `cleanup`: drop its database anyway, from a
-    /// thread of its own (no async in `Drop`, and the test's runtime may be unwinding).
-    fn drop(&mut self) {
-        if let Some((admin, name)) = self.pg.take() {
-            let _ = std::thread::spawn(move || {
-                if let Ok(rt) = tokio::runtime::Builder::new_current_thread()
-                    .enable_all()
-                    .build()
-                {
-                    rt.block_on(drop_database(&admin, &name));
-                }
-            })
-            .join();
-        }
-    }
-}
-
-pub fn csrf_from(body: &str) -> String {
-    let marker = "name=\"csrf_token\" value=\"";
-    let start = body.find(marker).expect("the page has a CSRF field") + marker.len();
-    body[start..].split('"').next().unwrap().to_owned()
-}
-
 /// Every `Set-Cookie` of a response, parsed.
 pub fn set_cookies(res: &reqwest::Response) -> Vec<cookie::Cookie<'static>> {
     res.headers()
@@ -289,13 +197,6 @@ pub fn raw_cookie(res: &reqwest::Response, name: &str) -> Option<String> {
         .iter()
         .map(|v| v.to_str().unwrap().to_owned())
         .find(|v| v.starts_with(&format!("{name}=")))
-}
-
-pub fn location(res: &reqwest::Response) -> String {
-    res.headers()
-        .get(reqwest::header::LOCATION)
-        .map(|v| v.to_str().unwrap().to_owned())
-        .unwrap_or_default()
 }
 
 /// The text of the form-level alert (`<div class="alert …">…</div>`), or "".

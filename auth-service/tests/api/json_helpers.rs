@@ -4,7 +4,7 @@
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
-use crate::helpers::{PASSWORD, TestApp, plain_client};
+use crate::api::helpers::{PASSWORD, TestApp, plain_client};
 
 /// A JSON API call without cookies; `bearer` adds `Authorization: Bearer …`.
 pub async fn call(

@@ -7,59 +7,57 @@ use auth_service::keys::KeyStore;
 use auth_service::tenants::SignupPolicy;
 use shared_jwt::Role;
 
-use crate::helpers::{Backend, PASSWORD, TestApp, find_cookie, on_each_backend, plain_client};
+use crate::api::helpers::{Backend, PASSWORD, TestApp, find_cookie, plain_client};
+use test_support::db_tests;
 
-#[tokio::test]
-async fn html_responses_carry_the_security_headers() {
-    on_each_backend(|b: Backend| async move {
-        let app = TestApp::spawn_with(b, |s| s.cookie_domain = Some("example.test".into())).await;
-        for path in ["/login", "/register", "/logout", "/nope"] {
-            let res = app.get(path).await;
-            let h = res.headers();
-            let csp = h["content-security-policy"].to_str().unwrap();
-            for part in [
-                "default-src 'self'",
-                "frame-ancestors 'none'",
-                "object-src 'none'",
-                "base-uri 'none'",
-                "form-action 'self' https://example.test:* https://*.example.test:*",
-            ] {
-                assert!(csp.contains(part), "{path}: {csp}");
-            }
-            assert_eq!(h["x-content-type-options"], "nosniff");
-            assert_eq!(h["x-frame-options"], "DENY");
-            assert_eq!(h["referrer-policy"], "same-origin");
-            assert_eq!(h["cache-control"], "no-store");
-            assert!(h.contains_key("x-request-id"));
+db_tests!(
+    html_responses_carry_the_security_headers,
+    health_readiness_and_the_stylesheet,
+    hs512_signs_with_the_secret_and_publishes_no_key,
+    es256_signs_and_publishes_a_p256_key,
+);
+
+async fn html_responses_carry_the_security_headers(b: Backend) {
+    let app = TestApp::spawn_with(b, |s| s.cookie_domain = Some("example.test".into())).await;
+    for path in ["/login", "/register", "/logout", "/nope"] {
+        let res = app.get(path).await;
+        let h = res.headers();
+        let csp = h["content-security-policy"].to_str().unwrap();
+        for part in [
+            "default-src 'self'",
+            "frame-ancestors 'none'",
+            "object-src 'none'",
+            "base-uri 'none'",
+            "form-action 'self' https://example.test:* https://*.example.test:*",
+        ] {
+            assert!(csp.contains(part), "{path}: {csp}");
         }
-        let res = app.get("/nope").await;
-        assert_eq!(res.status(), 404);
-        let id = res.headers()["x-request-id"].to_str().unwrap().to_owned();
-        assert!(
-            res.text().await.unwrap().contains(&id),
-            "the error page names the request id"
-        );
-        app.cleanup().await;
-    })
-    .await;
+        assert_eq!(h["x-content-type-options"], "nosniff");
+        assert_eq!(h["x-frame-options"], "DENY");
+        assert_eq!(h["referrer-policy"], "same-origin");
+        assert_eq!(h["cache-control"], "no-store");
+        assert!(h.contains_key("x-request-id"));
+    }
+    let res = app.get("/nope").await;
+    assert_eq!(res.status(), 404);
+    let id = res.headers()["x-request-id"].to_str().unwrap().to_owned();
+    assert!(
+        res.text().await.unwrap().contains(&id),
+        "the error page names the request id"
+    );
 }
 
-#[tokio::test]
-async fn health_readiness_and_the_stylesheet() {
-    on_each_backend(|b: Backend| async move {
-        let app = TestApp::spawn(b).await;
-        assert_eq!(app.get("/healthz").await.status(), 200);
-        let ready = app.get("/readyz").await;
-        assert_eq!(ready.status(), 200);
-        let ready: serde_json::Value = ready.json().await.unwrap();
-        assert_eq!(ready["database"], "ok");
-        let css = app.get("/static/app.css").await;
-        assert_eq!(css.status(), 200);
-        assert_eq!(css.headers()["content-type"], "text/css; charset=utf-8");
-        assert!(css.text().await.unwrap().contains(".card"));
-        app.cleanup().await;
-    })
-    .await;
+async fn health_readiness_and_the_stylesheet(b: Backend) {
+    let app = TestApp::spawn(b).await;
+    assert_eq!(app.get("/healthz").await.status(), 200);
+    let ready = app.get("/readyz").await;
+    assert_eq!(ready.status(), 200);
+    let ready: serde_json::Value = ready.json().await.unwrap();
+    assert_eq!(ready["database"], "ok");
+    let css = app.get("/static/app.css").await;
+    assert_eq!(css.status(), 200);
+    assert_eq!(css.headers()["content-type"], "text/css; charset=utf-8");
+    assert!(css.text().await.unwrap().contains(".card"));
 }
 
 #[tokio::test]
@@ -109,39 +107,34 @@ async fn first_start_creates_the_data_files_and_the_jwks_keeps_previous_keys() {
     );
 }
 
-#[tokio::test]
-async fn hs512_signs_with_the_secret_and_publishes_no_key() {
-    on_each_backend(|b: Backend| async move {
-        let app = TestApp::spawn_with(b, |s| {
-            s.jwt_algorithm = auth_service::config::JwtAlgorithm::HS512;
-            s.jwt_secret = Some("x".repeat(64).into());
-        })
-        .await;
-        app.acme().await;
-        let jwks: serde_json::Value = app
-            .get("/.well-known/jwks.json")
-            .await
-            .json()
-            .await
-            .unwrap();
-        assert_eq!(jwks["keys"].as_array().unwrap().len(), 0);
-        let res = app.login("acme", "ada@acme.test", PASSWORD, "/").await;
-        let token = find_cookie(&res, "access_token")
-            .unwrap()
-            .value()
-            .to_owned();
-        let header = token.split('.').next().unwrap();
-        use base64::Engine as _;
-        let header = base64::engine::general_purpose::URL_SAFE_NO_PAD
-            .decode(header)
-            .unwrap();
-        let header: serde_json::Value = serde_json::from_slice(&header).unwrap();
-        assert_eq!(header["alg"], "HS512");
-        assert_eq!(header["typ"], "JWT");
-        assert!(header["kid"].is_string());
-        app.cleanup().await;
+async fn hs512_signs_with_the_secret_and_publishes_no_key(b: Backend) {
+    let app = TestApp::spawn_with(b, |s| {
+        s.jwt_algorithm = auth_service::config::JwtAlgorithm::HS512;
+        s.jwt_secret = Some("x".repeat(64).into());
     })
     .await;
+    app.acme().await;
+    let jwks: serde_json::Value = app
+        .get("/.well-known/jwks.json")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(jwks["keys"].as_array().unwrap().len(), 0);
+    let res = app.login("acme", "ada@acme.test", PASSWORD, "/").await;
+    let token = find_cookie(&res, "access_token")
+        .unwrap()
+        .value()
+        .to_owned();
+    let header = token.split('.').next().unwrap();
+    use base64::Engine as _;
+    let header = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(header)
+        .unwrap();
+    let header: serde_json::Value = serde_json::from_slice(&header).unwrap();
+    assert_eq!(header["alg"], "HS512");
+    assert_eq!(header["typ"], "JWT");
+    assert!(header["kid"].is_string());
 }
 
 #[tokio::test]
@@ -156,42 +149,37 @@ async fn a_bad_setting_names_the_variable() {
     );
 }
 
-#[tokio::test]
-async fn es256_signs_and_publishes_a_p256_key() {
-    on_each_backend(|b: Backend| async move {
-        let app = TestApp::spawn_with(b, |s| {
-            s.jwt_algorithm = auth_service::config::JwtAlgorithm::ES256;
-        })
-        .await;
-        app.acme().await;
-        let jwks: serde_json::Value = app
-            .get("/.well-known/jwks.json")
-            .await
-            .json()
-            .await
-            .unwrap();
-        let key = &jwks["keys"][0];
-        assert_eq!(key["kty"], "EC");
-        assert_eq!(key["crv"], "P-256");
-        let res = app.login("acme", "ada@acme.test", PASSWORD, "/").await;
-        let token = find_cookie(&res, "access_token")
-            .unwrap()
-            .value()
-            .to_owned();
-        let keys = shared_jwt::KeySet::from_jwks(&jwks.to_string()).unwrap();
-        let verifier = shared_jwt::Verifier::new(
-            shared_jwt::VerifierConfig::new(
-                shared_jwt::Algorithm::ES256,
-                "http://localhost:8000",
-                "localhost",
-            ),
-            keys,
-        )
-        .unwrap();
-        assert_eq!(verifier.verify(&token).unwrap().tenant_slug, "acme");
-        app.cleanup().await;
+async fn es256_signs_and_publishes_a_p256_key(b: Backend) {
+    let app = TestApp::spawn_with(b, |s| {
+        s.jwt_algorithm = auth_service::config::JwtAlgorithm::ES256;
     })
     .await;
+    app.acme().await;
+    let jwks: serde_json::Value = app
+        .get("/.well-known/jwks.json")
+        .await
+        .json()
+        .await
+        .unwrap();
+    let key = &jwks["keys"][0];
+    assert_eq!(key["kty"], "EC");
+    assert_eq!(key["crv"], "P-256");
+    let res = app.login("acme", "ada@acme.test", PASSWORD, "/").await;
+    let token = find_cookie(&res, "access_token")
+        .unwrap()
+        .value()
+        .to_owned();
+    let keys = shared_jwt::KeySet::from_jwks(&jwks.to_string()).unwrap();
+    let verifier = shared_jwt::Verifier::new(
+        shared_jwt::VerifierConfig::new(
+            shared_jwt::Algorithm::ES256,
+            "http://localhost:8000",
+            "localhost",
+        ),
+        keys,
+    )
+    .unwrap();
+    assert_eq!(verifier.verify(&token).unwrap().tenant_slug, "acme");
 }
 
 #[tokio::test]
@@ -232,7 +220,7 @@ async fn two_instances_sharing_the_key_and_database_agree_without_a_session_secr
     tokio::spawn(b.run_until_stopped());
 
     // Cookies ignore ports: the pre-session cookie from A reaches B, and B accepts it.
-    let browser = crate::helpers::browser();
+    let browser = crate::api::helpers::browser();
     let body = browser
         .get(format!("{url_a}/login"))
         .send()
@@ -241,7 +229,7 @@ async fn two_instances_sharing_the_key_and_database_agree_without_a_session_secr
         .text()
         .await
         .unwrap();
-    let token = crate::helpers::csrf_from(&body);
+    let token = crate::api::helpers::csrf_from(&body);
     let res = browser
         .post(format!("{url_b}/login"))
         .form(&[

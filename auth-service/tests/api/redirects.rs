@@ -1,9 +1,15 @@
 //! `next` on every endpoint that takes it: hostile values end on `/` (`/login` after
 //! sign-out, the contract's fallback there), good ones are honoured.
 
-use crate::helpers::{
-    Backend, PASSWORD, TestApp, csrf_from, find_cookie, location, on_each_backend, plain_client,
+use crate::api::helpers::{
+    Backend, PASSWORD, TestApp, csrf_from, find_cookie, location, plain_client,
 };
+use test_support::db_tests;
+
+db_tests!(
+    every_hostile_next_ends_on_the_fallback_on_every_endpoint,
+    good_next_values_are_honoured_on_every_endpoint,
+);
 
 const HOSTILE: &[&str] = &[
     "https://evil.test/",
@@ -121,50 +127,40 @@ async fn destinations(app: &TestApp, next: &str, n: usize) -> Vec<String> {
     out
 }
 
-#[tokio::test]
-async fn every_hostile_next_ends_on_the_fallback_on_every_endpoint() {
+async fn every_hostile_next_ends_on_the_fallback_on_every_endpoint(b: Backend) {
     assert!(HOSTILE.len() >= 40);
-    on_each_backend(|b: Backend| async move {
-        let app = app(b).await;
-        for (n, next) in HOSTILE.iter().enumerate() {
-            let got = destinations(&app, next, n).await;
-            assert_eq!(got, vec!["/", "/", "/", "/", "/login"], "next = {next:?}");
-            // The forms never carry it either.
-            for form in ["/login", "/register", "/logout"] {
-                let res = app
-                    .client
-                    .get(app.url(form))
-                    .query(&[("next", next)])
-                    .send()
-                    .await
-                    .unwrap();
-                let body = res.text().await.unwrap();
-                assert!(!body.contains("evil"), "{form} {next:?}");
-                let _ = csrf_from(&body);
-            }
-            // Without a refresh cookie, /refresh goes to the plain form.
-            let res = plain_client()
-                .get(app.url("/refresh"))
+    let app = app(b).await;
+    for (n, next) in HOSTILE.iter().enumerate() {
+        let got = destinations(&app, next, n).await;
+        assert_eq!(got, vec!["/", "/", "/", "/", "/login"], "next = {next:?}");
+        // The forms never carry it either.
+        for form in ["/login", "/register", "/logout"] {
+            let res = app
+                .client
+                .get(app.url(form))
                 .query(&[("next", next)])
                 .send()
                 .await
                 .unwrap();
-            assert_eq!(location(&res), "/login", "{next:?}");
+            let body = res.text().await.unwrap();
+            assert!(!body.contains("evil"), "{form} {next:?}");
+            let _ = csrf_from(&body);
         }
-        app.cleanup().await;
-    })
-    .await;
+        // Without a refresh cookie, /refresh goes to the plain form.
+        let res = plain_client()
+            .get(app.url("/refresh"))
+            .query(&[("next", next)])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(location(&res), "/login", "{next:?}");
+    }
 }
 
-#[tokio::test]
-async fn good_next_values_are_honoured_on_every_endpoint() {
-    on_each_backend(|b: Backend| async move {
-        let app = app(b).await;
-        for (n, next) in GOOD.iter().enumerate() {
-            let got = destinations(&app, next, n).await;
-            assert_eq!(got, vec![*next; 5], "next = {next:?}");
-        }
-        app.cleanup().await;
-    })
-    .await;
+async fn good_next_values_are_honoured_on_every_endpoint(b: Backend) {
+    let app = app(b).await;
+    for (n, next) in GOOD.iter().enumerate() {
+        let got = destinations(&app, next, n).await;
+        assert_eq!(got, vec![*next; 5], "next = {next:?}");
+    }
 }

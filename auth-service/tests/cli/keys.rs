@@ -11,7 +11,9 @@ use shared_jwt::{
 };
 use uuid::Uuid;
 
-use crate::{Backend, CliEnv};
+use test_support::Backend;
+
+use crate::cli::CliEnv;
 
 fn mint(env: &CliEnv, sub: Uuid) -> String {
     let s = env.settings();

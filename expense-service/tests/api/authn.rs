@@ -4,8 +4,8 @@ use reqwest::{Method, StatusCode};
 use serde_json::Value;
 use shared_jwt::Role;
 
-use crate::db_tests;
-use crate::helpers::{AUTH_URL, Backend, PUBLIC_URL, Tenant, TestApp, location};
+use crate::api::helpers::{AUTH_URL, Backend, PUBLIC_URL, Tenant, TestApp, location};
+use test_support::db_tests;
 
 db_tests!(
     unauthenticated_page_redirects_to_login_with_next,

@@ -6,8 +6,8 @@ use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use shared_jwt::Role;
 
-use crate::db_tests;
-use crate::helpers::{Backend, PUBLIC_URL, Tenant, TestApp, today};
+use crate::api::helpers::{Backend, PUBLIC_URL, Tenant, TestApp, today};
+use test_support::db_tests;
 
 db_tests!(
     forms_need_the_session_token_and_same_origin,

@@ -4,8 +4,8 @@ use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use shared_jwt::Role;
 
-use crate::db_tests;
-use crate::helpers::{Backend, Tenant, TestApp, location};
+use crate::api::helpers::{Backend, Tenant, TestApp, location};
+use test_support::db_tests;
 
 db_tests!(
     owner_manages_departments_through_the_page,

@@ -8,8 +8,8 @@ use serde_json::{Value, json};
 use shared_jwt::Role;
 use shared_jwt::axum::{CSRF_DETAIL, FORBIDDEN_DETAIL, WRONG_TENANT_DETAIL};
 
-use crate::db_tests;
-use crate::helpers::{Backend, PUBLIC_URL, Tenant, TestApp};
+use crate::api::helpers::{Backend, PUBLIC_URL, Tenant, TestApp};
+use test_support::db_tests;
 
 db_tests!(
     wrong_tenant_403s_render_the_service_error_page,

@@ -4,8 +4,8 @@ use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use shared_jwt::Role;
 
-use crate::db_tests;
-use crate::helpers::{Backend, Tenant, TestApp, location, this_month, today};
+use crate::api::helpers::{Backend, Tenant, TestApp, location, this_month, today};
+use test_support::db_tests;
 
 db_tests!(
     member_files_an_expense_through_the_form,

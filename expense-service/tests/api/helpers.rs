@@ -1,157 +1,34 @@
 //! Test harness: a real expense-service on port 0 with its own database (a SQLite file in a
 //! tempdir, or a fresh PostgreSQL database and a fresh non-owner role when TEST_DATABASE_URL
-//! is set), tokens minted with shared-jwt's `Signer`, and a plain HTTP client.
+//! is set: [`TestDb::with_app_role`]), tokens minted with shared-jwt's `Signer`, and a plain
+//! HTTP client.
 
 use std::collections::HashMap;
-use std::net::SocketAddr;
 use std::time::Duration;
 
 use expense_service::config::Settings;
 use expense_service::startup::Application;
 use reqwest::header::{AUTHORIZATION, COOKIE, HeaderMap, HeaderValue};
 use reqwest::{Method, StatusCode};
-use sea_orm::{ConnectionTrait, Database};
 use serde_json::Value;
 use shared_jwt::{
     AccessTokenInput, Algorithm, Claims, Csrf, KeySet, KeySource, Role, Signer, SigningKey,
 };
+use test_support::http::{client_builder, resolving};
 use tokio::sync::oneshot;
 use uuid::Uuid;
+
+pub use test_support::http::location;
+pub use test_support::{Backend, TestDb, settings_lookup};
 
 pub const CSRF_SECRET: &str = "test-csrf-secret-0123456789abcdef0123456789abcdef";
 pub const AUTH_URL: &str = "http://auth.example.test";
 pub const PUBLIC_URL: &str = "http://expenses.example.test";
 pub const AUDIENCE: &str = "example.test";
 
-/// Which database a test runs on.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Backend {
-    Sqlite,
-    Postgres,
-}
-
-/// Runs `$name(Backend::Sqlite)` and, when TEST_DATABASE_URL is set, `$name(Backend::Postgres)`,
-/// as `$name::sqlite` and `$name::postgres`.
-#[macro_export]
-macro_rules! db_tests {
-    ($($name:ident),* $(,)?) => {$(
-        mod $name {
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn sqlite() {
-                super::$name($crate::helpers::Backend::Sqlite).await;
-            }
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn postgres() {
-                if $crate::helpers::pg_admin_url().is_none() {
-                    eprintln!("TEST_DATABASE_URL not set: PostgreSQL variant skipped");
-                    return;
-                }
-                super::$name($crate::helpers::Backend::Postgres).await;
-            }
-        }
-    )*};
-}
-
-pub fn pg_admin_url() -> Option<String> {
-    std::env::var("TEST_DATABASE_URL")
-        .ok()
-        .filter(|v| !v.trim().is_empty())
-}
-
-/// Replaces the database (path) and optionally the user of a PostgreSQL URL.
-pub fn pg_url(admin: &str, db: &str, user: Option<&str>) -> String {
-    let mut url = url::Url::parse(admin).expect("TEST_DATABASE_URL is a URL");
-    url.set_path(&format!("/{db}"));
-    if let Some(user) = user {
-        url.set_username(user).expect("URL with a host");
-        url.set_password(None).expect("URL with a host");
-    }
-    url.to_string()
-}
-
-/// A database of one test, removed afterwards.
-pub struct TestDb {
-    /// The app's URL (on PostgreSQL: a non-owner role).
-    pub app_url: String,
-    /// The owner's URL (migrations).
-    pub owner_url: String,
-    /// The app role (PostgreSQL).
-    pub app_role: Option<String>,
-    pg: Option<(String, String, String)>, // admin url, db name, role
-    _dir: Option<tempfile::TempDir>,
-}
-
-impl TestDb {
-    pub async fn new(backend: Backend) -> Self {
-        match backend {
-            Backend::Sqlite => {
-                let dir = tempfile::tempdir().expect("tempdir");
-                let url = format!("sqlite://{}/expenses.db?mode=rwc", dir.path().display());
-                TestDb {
-                    app_url: url.clone(),
-                    owner_url: url,
-                    app_role: None,
-                    pg: None,
-                    _dir: Some(dir),
-                }
-            }
-            Backend::Postgres => {
-                let admin = pg_admin_url().expect("TEST_DATABASE_URL");
-                let suffix = Uuid::new_v4().simple().to_string();
-                let db = format!("exp_test_{suffix}");
-                let role = format!("exp_app_{suffix}");
-                let conn = Database::connect(&admin)
-                    .await
-                    .expect("connect TEST_DATABASE_URL");
-                conn.execute_unprepared(&format!("CREATE DATABASE {db}"))
-                    .await
-                    .expect("create database");
-                // A login role that owns nothing: row-level security applies to it.
-                conn.execute_unprepared(&format!(
-                    "CREATE ROLE {role} LOGIN NOSUPERUSER NOBYPASSRLS"
-                ))
-                .await
-                .expect("create role");
-                conn.close().await.ok();
-                TestDb {
-                    app_url: pg_url(&admin, &db, Some(&role)),
-                    owner_url: pg_url(&admin, &db, None),
-                    app_role: Some(role.clone()),
-                    pg: Some((admin, db, role)),
-                    _dir: None,
-                }
-            }
-        }
-    }
-}
-
-impl Drop for TestDb {
-    fn drop(&mut self) {
-        // Best effort, on a thread of its own: Drop can't await, and the test's runtime may be
-        // shutting down.
-        if let Some((admin, db, role)) = self.pg.take() {
-            let _ = std::thread::spawn(move || {
-                let rt = tokio::runtime::Builder::new_current_thread()
-                    .enable_all()
-                    .build()
-                    .expect("runtime");
-                rt.block_on(async {
-                    if let Ok(conn) = Database::connect(&admin).await {
-                        let _ = conn
-                            .execute_unprepared(&format!(
-                                "DROP DATABASE IF EXISTS {db} WITH (FORCE)"
-                            ))
-                            .await;
-                        let _ = conn
-                            .execute_unprepared(&format!("DROP ROLE IF EXISTS {role}"))
-                            .await;
-                        let _ = conn.close().await;
-                    }
-                });
-            })
-            .join();
-        }
-    }
+/// A fresh database and a role that owns nothing (row-level security applies to it).
+pub async fn test_db(backend: Backend) -> TestDb {
+    TestDb::with_app_role(backend, "exp_test").await
 }
 
 /// An organization.
@@ -191,10 +68,6 @@ pub struct TestApp {
     server: Option<tokio::task::JoinHandle<()>>,
 }
 
-pub fn settings_lookup(vars: HashMap<String, String>) -> impl Fn(&str) -> Option<String> {
-    move |k| vars.get(k).cloned()
-}
-
 impl TestApp {
     pub async fn spawn(backend: Backend) -> Self {
         Self::spawn_with(backend, &[]).await
@@ -202,7 +75,7 @@ impl TestApp {
 
     /// Starts the service with extra environment variables.
     pub async fn spawn_with(backend: Backend, extra: &[(&str, &str)]) -> Self {
-        let db = TestDb::new(backend).await;
+        let db = test_db(backend).await;
         let key = SigningKey::generate(Algorithm::EdDSA).expect("EdDSA key");
         let mut keys = KeySet::new();
         keys.insert(key.verifying_key());
@@ -220,7 +93,7 @@ impl TestApp {
         .map(|(k, v)| (k.to_owned(), v.to_owned()))
         .collect();
         vars.insert("DATABASE_URL".into(), db.app_url.clone());
-        vars.insert("MIGRATION_DATABASE_URL".into(), db.owner_url.clone());
+        vars.insert("MIGRATION_DATABASE_URL".into(), db.url.clone());
         if let Some(role) = &db.app_role {
             vars.insert("APP_DB_ROLE".into(), role.clone());
         }
@@ -241,16 +114,8 @@ impl TestApp {
             .await
             .expect("server runs");
         });
-        let client = reqwest::Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
-            .resolve(
-                "acme.example.test",
-                SocketAddr::from(([127, 0, 0, 1], port)),
-            )
-            .resolve(
-                "globex.example.test",
-                SocketAddr::from(([127, 0, 0, 1], port)),
-            )
+        let tenants = ["acme.example.test", "globex.example.test"].map(String::from);
+        let client = resolving(client_builder(), &tenants, port)
             .build()
             .expect("client");
         TestApp {
@@ -465,13 +330,4 @@ pub fn today() -> String {
 
 pub fn this_month() -> String {
     chrono::Utc::now().date_naive().format("%Y-%m").to_string()
-}
-
-/// The `Location` header.
-pub fn location(res: &reqwest::Response) -> String {
-    res.headers()
-        .get("location")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default()
-        .to_owned()
 }

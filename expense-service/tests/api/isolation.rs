@@ -4,8 +4,8 @@ use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use shared_jwt::Role;
 
-use crate::db_tests;
-use crate::helpers::{Backend, Tenant, TestApp, User};
+use crate::api::helpers::{Backend, Tenant, TestApp, User};
+use test_support::db_tests;
 
 db_tests!(
     another_tenants_expense_is_404_and_unchanged,

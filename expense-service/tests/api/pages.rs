@@ -3,8 +3,8 @@
 use reqwest::StatusCode;
 use shared_jwt::Role;
 
-use crate::db_tests;
-use crate::helpers::{AUTH_URL, Backend, Tenant, TestApp};
+use crate::api::helpers::{AUTH_URL, Backend, Tenant, TestApp};
+use test_support::db_tests;
 
 db_tests!(
     pages_show_user_org_and_sign_out_with_security_headers,

@@ -9,7 +9,7 @@ use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, Statement, Transac
 use shared_jwt::{Claims, CurrentUser, Role};
 use uuid::Uuid;
 
-use crate::helpers::{Backend, TestDb, pg_admin_url, today};
+use crate::api::helpers::{Backend, test_db, today};
 
 fn user(tenant_id: Uuid) -> CurrentUser {
     let id = Uuid::new_v4();
@@ -83,12 +83,11 @@ async fn seed(app: &Db) -> (TenantScope, TenantScope) {
 
 #[tokio::test]
 async fn unscoped_queries_in_a_tenant_transaction_see_only_that_tenant() {
-    if pg_admin_url().is_none() {
-        eprintln!("TEST_DATABASE_URL not set: PostgreSQL-only test skipped");
+    if test_support::postgres_skipped() {
         return;
     }
-    let test_db = TestDb::new(Backend::Postgres).await;
-    let owner = db::connect(&test_db.owner_url, 2).await.unwrap();
+    let test_db = test_db(Backend::Postgres).await;
+    let owner = db::connect(&test_db.url, 2).await.unwrap();
     db::migrate(&owner, test_db.app_role.as_deref())
         .await
         .unwrap();

@@ -8,7 +8,11 @@ use reqwest::{Method, StatusCode};
 use serde_json::json;
 use shared_jwt::Role;
 
-use crate::helpers::{Backend, Tenant, TestApp, User, pg_admin_url, today};
+use test_support::db_tests;
+
+use crate::api::helpers::{Backend, Tenant, TestApp, User, today};
+
+db_tests!(blocking; no_response_contains_another_tenants_data);
 
 #[derive(Clone, Debug)]
 enum Op {
@@ -241,7 +245,8 @@ async fn apply(app: &TestApp, world: &mut World, op: &Op) -> Result<(), TestCase
     Ok(())
 }
 
-fn run(backend: Backend) {
+/// The property on `backend`, with a runtime of its own (proptest drives it synchronously).
+fn no_response_contains_another_tenants_data(backend: Backend) {
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -267,18 +272,4 @@ fn run(backend: Backend) {
     if let Err(e) = result {
         panic!("{e}");
     }
-}
-
-#[test]
-fn no_response_contains_another_tenants_data_sqlite() {
-    run(Backend::Sqlite);
-}
-
-#[test]
-fn no_response_contains_another_tenants_data_postgres() {
-    if pg_admin_url().is_none() {
-        eprintln!("TEST_DATABASE_URL not set: PostgreSQL variant skipped");
-        return;
-    }
-    run(Backend::Postgres);
 }

@@ -10,8 +10,8 @@ use expense_service::tenant::TenantScope;
 use shared_jwt::{Claims, CurrentUser, Role};
 use uuid::Uuid;
 
-use crate::db_tests;
-use crate::helpers::{Backend, TestDb, today};
+use crate::api::helpers::{Backend, test_db, today};
+use test_support::db_tests;
 
 db_tests!(repository_functions_never_reach_another_tenant);
 
@@ -53,9 +53,9 @@ fn not_found<T: std::fmt::Debug>(r: Result<T, RepoError>) {
 }
 
 async fn repository_functions_never_reach_another_tenant(backend: Backend) {
-    let test_db = TestDb::new(backend).await;
+    let test_db = test_db(backend).await;
     // The owner's connection: on PostgreSQL a superuser, which RLS does not restrict.
-    let conn = db::connect(&test_db.owner_url, 2).await.unwrap();
+    let conn = db::connect(&test_db.url, 2).await.unwrap();
     db::migrate(&conn, test_db.app_role.as_deref())
         .await
         .unwrap();

@@ -4,8 +4,8 @@ use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use shared_jwt::Role;
 
-use crate::db_tests;
-use crate::helpers::{Backend, Tenant, TestApp, location};
+use crate::api::helpers::{Backend, Tenant, TestApp, location};
+use test_support::db_tests;
 
 db_tests!(
     admin_approves_and_owner_rejects_with_reason,
@@ -246,7 +246,7 @@ async fn concurrent_reviews_decide_once(backend: Backend) {
     let ann = app.user(&acme, Role::Member, "Ann");
     let dept = app.department(&admin, "Sales", None).await;
     // A request on its own task, so several are in flight at once.
-    let send = |user: &crate::helpers::User, path: String, body: Value| {
+    let send = |user: &crate::api::helpers::User, path: String, body: Value| {
         let req = app
             .client
             .post(app.url(&path))
@@ -258,7 +258,7 @@ async fn concurrent_reviews_decide_once(backend: Backend) {
     let filed: Vec<_> = (0..10)
         .map(|i| {
             let body = json!({"amount": "1.00", "currency": "EUR", "description": format!("Item {i}"),
-                              "spent_on": crate::helpers::today(), "department_id": dept});
+                              "spent_on": crate::api::helpers::today(), "department_id": dept});
             send(&ann, "/api/v1/expenses/".into(), body)
         })
         .collect();

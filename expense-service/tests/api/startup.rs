@@ -7,8 +7,8 @@ use expense_service::config::Settings;
 use expense_service::startup::Application;
 use shared_jwt::{Algorithm, KeySet, KeySource, SigningKey};
 
-use crate::db_tests;
-use crate::helpers::{Backend, TestDb, settings_lookup};
+use crate::api::helpers::{Backend, settings_lookup, test_db};
+use test_support::db_tests;
 
 db_tests!(restarts_as_the_app_role_once_an_owner_migrated);
 
@@ -87,10 +87,7 @@ async fn keys_of_another_algorithm_make_build_fail() {
         ("BIND", "127.0.0.1:0"),
         ("DATABASE_URL", url.as_str()),
         ("JWT_ALGORITHM", "ES256"),
-    ]
-    .into_iter()
-    .map(|(k, v)| (k.to_owned(), v.to_owned()))
-    .collect();
+    ];
     let mut settings = Settings::from_lookup(settings_lookup(vars)).unwrap();
     let mut keys = KeySet::new();
     keys.insert(
@@ -136,10 +133,8 @@ fn bad_settings_name_the_variable() {
 /// The deployment shape: a migrate job as the owner, then `serve` with only the app role's
 /// `DATABASE_URL` (migrations on by default): nothing is pending, so no DDL is attempted.
 async fn restarts_as_the_app_role_once_an_owner_migrated(backend: Backend) {
-    let test_db = TestDb::new(backend).await;
-    let owner = expense_service::db::connect(&test_db.owner_url, 1)
-        .await
-        .unwrap();
+    let test_db = test_db(backend).await;
+    let owner = expense_service::db::connect(&test_db.url, 1).await.unwrap();
     expense_service::db::migrate(&owner, test_db.app_role.as_deref())
         .await
         .unwrap();
@@ -147,10 +142,7 @@ async fn restarts_as_the_app_role_once_an_owner_migrated(backend: Backend) {
     let vars = [
         ("BIND", "127.0.0.1:0"),
         ("DATABASE_URL", test_db.app_url.as_str()),
-    ]
-    .into_iter()
-    .map(|(k, v)| (k.to_owned(), v.to_owned()))
-    .collect();
+    ];
     let mut settings = Settings::from_lookup(settings_lookup(vars)).unwrap();
     assert!(settings.run_migrations);
     let mut keys = KeySet::new();

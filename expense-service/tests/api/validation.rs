@@ -4,8 +4,8 @@ use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use shared_jwt::Role;
 
-use crate::db_tests;
-use crate::helpers::{Backend, Tenant, TestApp, today};
+use crate::api::helpers::{Backend, Tenant, TestApp, today};
+use test_support::db_tests;
 
 db_tests!(
     bad_form_rerenders_with_422_and_writes_nothing,
@@ -14,7 +14,7 @@ db_tests!(
     malformed_requests_are_clear_4xx,
 );
 
-async fn count(app: &TestApp, user: &crate::helpers::User) -> u64 {
+async fn count(app: &TestApp, user: &crate::api::helpers::User) -> u64 {
     let list: Value = app
         .api(Method::GET, "/api/v1/expenses/", Some(user), None)
         .await

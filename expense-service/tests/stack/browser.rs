@@ -13,7 +13,10 @@ use fantoccini::{Client, ClientBuilder, Locator};
 use hyper_util::client::legacy::connect::HttpConnector;
 use serde_json::json;
 
-use crate::support::{self, DOMAIN, Ports, TENANT};
+use test_support::http::free_port;
+use test_support::stack::DOMAIN;
+
+use super::{TENANT, demo_stack};
 
 const CHROMIUM: &str = "/usr/bin/chromium";
 const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
@@ -47,7 +50,7 @@ async fn browser(test: &str) -> Option<Browser> {
         );
         return None;
     }
-    let port = support::free_port();
+    let port = free_port();
     let driver = Command::new(CHROMEDRIVER)
         .arg(format!("--port={port}"))
         .stdout(Stdio::null())
@@ -81,7 +84,7 @@ async fn browser(test: &str) -> Option<Browser> {
                 return Some(Browser {
                     client,
                     driver,
-                    shots: support::screenshot_dir(test),
+                    shots: screenshot_dir(test),
                     step: 0,
                     _profile: profile,
                 });
@@ -93,6 +96,15 @@ async fn browser(test: &str) -> Option<Browser> {
         }
     }
     panic!("cannot start a Chromium session: {last_err:?}");
+}
+
+/// Where screenshots go: `target/tmp/screenshots/<test>/`.
+fn screenshot_dir(test: &str) -> PathBuf {
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
+        .join("screenshots")
+        .join(test);
+    std::fs::create_dir_all(&dir).expect("screenshot dir");
+    dir
 }
 
 impl Browser {
@@ -142,11 +154,10 @@ impl Browser {
 
     /// Signs in on the auth host's form (the organization may be pre-filled).
     /// With the demo owner's sign-in as `auth-service demo` prints it.
-    async fn sign_in(&self) {
-        let (email, password) = support::demo_owner();
+    async fn sign_in(&self, (email, password): &(String, String)) {
         self.fill("input[name=tenant]", TENANT).await;
-        self.fill("input[name=email]", &email).await;
-        self.fill("input[name=password]", &password).await;
+        self.fill("input[name=email]", email).await;
+        self.fill("input[name=password]", password).await;
         self.submit("form[action='/login'] button[type=submit]")
             .await;
     }
@@ -157,8 +168,8 @@ async fn sign_in_once_and_use_the_tenant_subdomain_then_sign_out() {
     let Some(mut b) = browser("cross_subdomain").await else {
         return;
     };
-    let stack = support::start(Ports::direct(), &[], &[]).await;
-    let home = format!("{}/", stack.tenant_url(TENANT));
+    let (stack, owner) = demo_stack(None, &[]).await;
+    let home = format!("{}/", stack.exp_url(TENANT, ""));
 
     // 1. The protected tenant page sends the browser to the auth host's sign-in, with next.
     b.client.goto(&home).await.expect("goto");
@@ -188,7 +199,7 @@ async fn sign_in_once_and_use_the_tenant_subdomain_then_sign_out() {
     b.shot("login-form").await;
 
     // 2. Sign in: back on the tenant page, signed in through the parent-domain cookie.
-    b.sign_in().await;
+    b.sign_in(&owner).await;
     let url = b.url().await;
     assert_eq!(
         url.as_str(),
@@ -212,7 +223,7 @@ async fn sign_in_once_and_use_the_tenant_subdomain_then_sign_out() {
 
     // 3. A department, then an expense, through the forms.
     b.client
-        .goto(&format!("{}/departments", stack.tenant_url(TENANT)))
+        .goto(&format!("{}/departments", stack.exp_url(TENANT, "")))
         .await
         .expect("goto");
     b.fill("input[name=name]", "Travel").await;
@@ -222,7 +233,7 @@ async fn sign_in_once_and_use_the_tenant_subdomain_then_sign_out() {
     b.shot("department-created").await;
 
     b.client
-        .goto(&format!("{}/expenses/new", stack.tenant_url(TENANT)))
+        .goto(&format!("{}/expenses/new", stack.exp_url(TENANT, "")))
         .await
         .expect("goto");
     b.fill("input[name=amount]", "42.50").await;
@@ -263,7 +274,7 @@ async fn sign_in_once_and_use_the_tenant_subdomain_then_sign_out() {
     b.client
         .goto(&format!(
             "{}/login?next=https://evil.test/steal",
-            stack.auth_url()
+            stack.auth_url("")
         ))
         .await
         .expect("goto");
@@ -278,7 +289,7 @@ async fn sign_in_once_and_use_the_tenant_subdomain_then_sign_out() {
 
     // 5. Sign out on the auth host; the protected page asks for sign-in again.
     b.client
-        .goto(&format!("{}/logout", stack.auth_url()))
+        .goto(&format!("{}/logout", stack.auth_url("")))
         .await
         .expect("goto");
     b.shot("logout-page").await;
@@ -311,11 +322,11 @@ async fn an_expired_access_cookie_is_renewed_silently() {
     let Some(mut b) = browser("silent_refresh").await else {
         return;
     };
-    let stack = support::start(Ports::direct(), &[("ACCESS_TOKEN_TTL", "2s")], &[]).await;
-    let home = format!("{}/", stack.tenant_url(TENANT));
+    let (stack, owner) = demo_stack(None, &[("ACCESS_TOKEN_TTL", "2s")]).await;
+    let home = format!("{}/", stack.exp_url(TENANT, ""));
 
     b.client.goto(&home).await.expect("goto");
-    b.sign_in().await;
+    b.sign_in(&owner).await;
     assert_eq!(b.url().await.as_str(), home);
     let first = access_cookie(&b)
         .await

@@ -9,7 +9,10 @@ use std::time::Duration;
 use reqwest::StatusCode;
 use reqwest::header::{LOCATION, SET_COOKIE};
 
-use crate::support::{self, DOMAIN, Ports, TENANT};
+use test_support::http::{csrf_from, free_port};
+use test_support::stack::{DOMAIN, Ports};
+
+use super::{TENANT, demo_stack};
 
 struct Nginx(Child);
 
@@ -103,14 +106,14 @@ async fn sign_in_through_nginx_and_reach_the_tenant_host() {
         eprintln!("SKIPPED nginx test: install Debian's nginx to run it");
         return;
     };
-    let listen = support::free_port();
+    let listen = free_port();
     let ports = Ports {
         auth_public: listen,
         expense_public: listen,
-        auth_bind: support::free_port(),
-        expense_bind: support::free_port(),
+        auth_bind: free_port(),
+        expense_bind: free_port(),
     };
-    let stack = support::start(ports, &[], &[]).await;
+    let (stack, (email, password)) = demo_stack(Some(ports), &[]).await;
     let dir = tempfile::tempdir().expect("nginx dir");
     let conf = write_config(dir.path(), listen, ports);
     let check = Command::new(&nginx)
@@ -138,16 +141,9 @@ async fn sign_in_through_nginx_and_reach_the_tenant_host() {
     );
     wait_for_port(listen).await;
 
-    let proxy = std::net::SocketAddr::from(([127, 0, 0, 1], listen));
-    let client = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .cookie_store(true)
-        .resolve(&format!("auth.{DOMAIN}"), proxy)
-        .resolve(&format!("{TENANT}.{DOMAIN}"), proxy)
-        .resolve(&format!("globex.{DOMAIN}"), proxy)
-        .build()
-        .expect("client");
-    let home = format!("{}/", stack.tenant_url(TENANT));
+    // Every test host resolves to nginx.
+    let client = stack.browser().client;
+    let home = format!("{}/", stack.exp_url(TENANT, ""));
 
     // The tenant host, through nginx, sends us to the auth host, through nginx.
     let resp = client.get(&home).send().await.expect("tenant page");
@@ -157,7 +153,7 @@ async fn sign_in_through_nginx_and_reach_the_tenant_host() {
         .expect("location")
         .to_owned();
     let expected = url::Url::parse_with_params(
-        &format!("{}/login", stack.auth_url()),
+        &format!("{}/login", stack.auth_url("")),
         [("next", home.as_str())],
     )
     .expect("url");
@@ -167,11 +163,10 @@ async fn sign_in_through_nginx_and_reach_the_tenant_host() {
     let page = client.get(&login).send().await.expect("login page");
     assert_eq!(page.status(), StatusCode::OK);
     let html = page.text().await.expect("html");
-    let csrf = support::hidden_value(&html, "csrf_token").expect("csrf token in the form");
-    let (email, password) = support::demo_owner();
+    let csrf = csrf_from(&html);
     let resp = client
-        .post(format!("{}/login", stack.auth_url()))
-        .header("Origin", stack.auth_url())
+        .post(format!("{}/login", stack.auth_url("")))
+        .header("Origin", stack.auth_url(""))
         // A client-supplied X-Forwarded-For is overwritten by nginx, never appended.
         .header("X-Forwarded-For", "203.0.113.9")
         .form(&[
@@ -207,7 +202,7 @@ async fn sign_in_through_nginx_and_reach_the_tenant_host() {
 
     // Another tenant's host refuses acme's token (TENANT_FROM_HOST), even through nginx.
     let resp = client
-        .get(format!("{}/", stack.tenant_url("globex")))
+        .get(format!("{}/", stack.exp_url("globex", "")))
         .send()
         .await
         .expect("other tenant");

@@ -214,12 +214,34 @@ pub async fn create_tenant(
 /// # Errors
 /// A database failure.
 pub async fn lock(db: &impl ConnectionTrait, tenant_id: Uuid) -> Result<(), sea_orm::DbErr> {
+    lock_where(db, tenant::Column::Id.eq(tenant_id)).await
+}
+
+/// The tenant with this slug, write-locked before it is read (see [`lock`]). On SQLite a
+/// transaction that reads first and writes later fails at once with "database is locked"
+/// when another writer committed in between (its snapshot cannot become a write), so a
+/// check-then-act transaction starts with its write.
+///
+/// # Errors
+/// A database failure.
+pub async fn find_by_slug_locked(
+    db: &impl ConnectionTrait,
+    slug: &str,
+) -> Result<Option<tenant::Model>, sea_orm::DbErr> {
+    lock_where(db, tenant::Column::Slug.eq(slug)).await?;
+    find_by_slug(db, slug).await
+}
+
+async fn lock_where(
+    db: &impl ConnectionTrait,
+    condition: sea_orm::sea_query::SimpleExpr,
+) -> Result<(), sea_orm::DbErr> {
     tenant::Entity::update_many()
         .col_expr(
             tenant::Column::MaxUsers,
             sea_orm::sea_query::Expr::col(tenant::Column::MaxUsers),
         )
-        .filter(tenant::Column::Id.eq(tenant_id))
+        .filter(condition)
         .exec(db)
         .await
         .map(|_| ())

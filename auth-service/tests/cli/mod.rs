@@ -2,63 +2,28 @@
 //! own data directory and database: a fresh SQLite file, and (with `TEST_DATABASE_URL`)
 //! a fresh PostgreSQL database. Passwords go in on standard input, never in argv.
 
-// A failed unwrap in the harness is a failed test.
-#![allow(clippy::unwrap_used)]
-
 mod keys;
 mod manage;
 
 use std::io::Write as _;
 use std::process::{Command, Output, Stdio};
 
-use sea_orm::{ConnectionTrait, Database};
+use test_support::{Backend, TestDb};
 
-/// One CLI environment: a data dir and a database URL.
+/// One CLI environment: a data dir and a database URL (both removed with it).
 pub struct CliEnv {
-    pub dir: tempfile::TempDir,
     pub vars: Vec<(String, String)>,
-    pg: Option<(String, String)>,
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Backend {
-    Sqlite,
-    Postgres,
-}
-
-/// The backends to run on: SQLite, and PostgreSQL when `TEST_DATABASE_URL` is set.
-pub fn backends() -> Vec<Backend> {
-    let mut v = vec![Backend::Sqlite];
-    if std::env::var("TEST_DATABASE_URL").is_ok_and(|v| !v.is_empty()) {
-        v.push(Backend::Postgres);
-    }
-    v
+    _db: TestDb,
 }
 
 impl CliEnv {
     pub async fn new(backend: Backend) -> Self {
-        let dir = tempfile::tempdir().unwrap();
-        let mut pg = None;
-        let url = match backend {
-            Backend::Sqlite => format!("sqlite://{}/auth.db?mode=rwc", dir.path().display()),
-            Backend::Postgres => {
-                let admin = std::env::var("TEST_DATABASE_URL").unwrap();
-                let name = format!("auth_cli_{}", uuid::Uuid::new_v4().simple());
-                let conn = Database::connect(&admin).await.unwrap();
-                conn.execute_unprepared(&format!("CREATE DATABASE \"{name}\""))
-                    .await
-                    .unwrap();
-                let mut url = url::Url::parse(&admin).unwrap();
-                url.set_path(&format!("/{name}"));
-                pg = Some((admin, name));
-                url.to_string()
-            }
-        };
+        let db = TestDb::new(backend, "auth_cli").await;
         let vars = vec![
-            ("DATA_DIR".to_owned(), dir.path().display().to_string()),
-            ("DATABASE_URL".to_owned(), url),
+            ("DATA_DIR".to_owned(), db.dir().display().to_string()),
+            ("DATABASE_URL".to_owned(), db.url.clone()),
         ];
-        Self { dir, vars, pg }
+        Self { vars, _db: db }
     }
 
     /// Adds or replaces a variable.
@@ -133,17 +98,6 @@ impl CliEnv {
             String::from_utf8_lossy(&out.stdout)
         );
         String::from_utf8(out.stderr).unwrap()
-    }
-
-    /// Drops the PostgreSQL database (best effort).
-    pub async fn cleanup(self) {
-        if let Some((admin, name)) = self.pg
-            && let Ok(conn) = Database::connect(&admin).await
-        {
-            let _ = conn
-                .execute_unprepared(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"))
-                .await;
-        }
     }
 
     /// A database connection for assertions.

@@ -3,16 +3,16 @@
 //! a cookie-keeping client per browser. auth-service signs users in; expense-service only
 //! verifies the access cookie with the keys it fetched from auth-service's JWKS.
 
-mod harness;
-
 use reqwest::StatusCode;
 use reqwest::cookie::CookieStore;
 use serde_json::{Value, json};
 use shared_jwt::Role;
 
-use crate::db_tests;
-use crate::helpers::{Backend, location, today};
-use harness::{DOMAIN, Stack, hidden_value, urlencode};
+use test_support::db_tests;
+use test_support::http::{csrf_from, urlencode};
+use test_support::stack::{DOMAIN, Stack};
+
+use crate::api::helpers::{Backend, location, today};
 
 db_tests!(
     sign_up_file_approve_and_see_totals,
@@ -75,7 +75,7 @@ async fn sign_up_file_approve_and_see_totals(backend: Backend) {
         .text()
         .await
         .unwrap();
-    let csrf = hidden_value(&html, "csrf_token");
+    let csrf = csrf_from(&html);
     let res = olga
         .post_form(
             &stack.exp_url("expenses", "/departments"),
@@ -132,7 +132,7 @@ async fn sign_up_file_approve_and_see_totals(backend: Backend) {
     assert_eq!(location(&res), detail);
     let html = adam.get(&detail).await.text().await.unwrap();
     assert!(html.contains("Taxi to the client") && html.contains("Olga"));
-    let csrf = hidden_value(&html, "csrf_token");
+    let csrf = csrf_from(&html);
     let res = adam
         .post_form(
             &format!("{detail}/approve"),

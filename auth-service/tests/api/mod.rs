@@ -1,0 +1,22 @@
+//! The service over real HTTP (TCP on port 0): pages, the JSON API, operations.
+
+mod binary;
+mod concurrency;
+mod csrf;
+mod drift;
+mod helpers;
+mod json_admin;
+mod json_cors;
+mod json_helpers;
+mod json_interop;
+mod json_jwt;
+mod json_openapi;
+mod json_users;
+mod login;
+mod logout;
+mod malformed;
+mod operations;
+mod redirects;
+mod refresh;
+mod register;
+mod throttle;

@@ -1,0 +1,71 @@
+//! Browser-like HTTP clients (redirects are the test's to follow), free loopback ports, and
+//! reading what a page or a response carries.
+
+use std::net::{SocketAddr, TcpListener};
+
+use reqwest::{Client, ClientBuilder};
+
+/// A client that never follows redirects by itself (tests assert each `Location`).
+pub fn client_builder() -> ClientBuilder {
+    Client::builder().redirect(reqwest::redirect::Policy::none())
+}
+
+/// A browser: cookie store on, redirects off.
+pub fn browser() -> Client {
+    client_builder()
+        .cookie_store(true)
+        .build()
+        .expect("an HTTP client")
+}
+
+/// A client without cookies, redirects off.
+pub fn plain_client() -> Client {
+    client_builder().build().expect("an HTTP client")
+}
+
+/// `builder` resolving each of `hosts` to `127.0.0.1:port`.
+pub fn resolving(mut builder: ClientBuilder, hosts: &[String], port: u16) -> ClientBuilder {
+    let addr = SocketAddr::from(([127, 0, 0, 1], port));
+    for host in hosts {
+        builder = builder.resolve(host, addr);
+    }
+    builder
+}
+
+/// A free loopback port (bound then released: the race with other processes is accepted,
+/// for URLs that must be known before the service listens).
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port")
+}
+
+/// The `Location` header, or "".
+pub fn location(res: &reqwest::Response) -> String {
+    res.headers()
+        .get(reqwest::header::LOCATION)
+        .map(|v| v.to_str().expect("an ASCII Location").to_owned())
+        .unwrap_or_default()
+}
+
+/// The `value` of the first input named `name` in `html` (HTML-escaped `/` and `&` decoded).
+pub fn hidden_value(html: &str, name: &str) -> Option<String> {
+    let at = html.find(&format!("name=\"{name}\""))?;
+    let tag_start = html[..at].rfind('<')?;
+    let tag_end = at + html[at..].find('>')?;
+    let tag = &html[tag_start..tag_end];
+    let v = tag.find("value=\"")? + "value=\"".len();
+    let end = tag[v..].find('"')?;
+    Some(tag[v..v + end].replace("&#x2f;", "/").replace("&amp;", "&"))
+}
+
+/// The form's CSRF token (panics when the page has none).
+pub fn csrf_from(html: &str) -> String {
+    hidden_value(html, "csrf_token").expect("the page has a CSRF field")
+}
+
+/// `s` percent-encoded for a query string.
+pub fn urlencode(s: &str) -> String {
+    url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
+}
