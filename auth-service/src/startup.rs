@@ -15,7 +15,7 @@ use tokio::net::TcpListener;
 use crate::accounts::sessions::Sessions;
 use crate::accounts::throttle::Throttle;
 use crate::config::Settings;
-use crate::keys::{self, KeyStore};
+use crate::keys::KeyStore;
 use crate::password::Hasher;
 use crate::state::AppState;
 use crate::web::csrf::CsrfGuard;
@@ -86,7 +86,7 @@ impl Application {
             .context("running migrations")?;
         let keys = KeyStore::load(&settings)?;
         let secret = session_secret(&settings, &keys);
-        let algorithm = keys::algorithm(settings.jwt_algorithm);
+        let algorithm = settings.jwt_algorithm;
         let signer = Signer::new(
             keys.signing_key().clone(),
             settings.jwt_issuer.clone(),

@@ -32,7 +32,7 @@ pub enum KeysCommand {
     /// Retire the current key (still published for --keep-for) and create a new one.
     Rotate {
         /// How long the old key stays in the JWKS, e.g. `2h`; at least ACCESS_TOKEN_TTL + 60s.
-        #[arg(long, value_parser = humantime::parse_duration)]
+        #[arg(long, value_parser = keep_for)]
         keep_for: Option<Duration>,
     },
     /// Show the current key and the retired ones with their expiry.
@@ -42,7 +42,7 @@ pub enum KeysCommand {
 }
 
 fn require_asymmetric(settings: &Settings) -> Result<Algorithm, CliError> {
-    let alg = keys::algorithm(settings.jwt_algorithm);
+    let alg = settings.jwt_algorithm;
     if alg == Algorithm::HS512 {
         return Err(input(
             "JWT_ALGORITHM=HS512 signs with JWT_SECRET: there is no key file to manage and nothing is published; rotate by changing JWT_SECRET",
@@ -202,7 +202,7 @@ pub fn run(command: KeysCommand, settings: &Settings, out: Out) -> Result<(), Cl
             out.emit(&text, &Value::Array(rows));
         }
         KeysCommand::Jwks => {
-            if keys::algorithm(settings.jwt_algorithm) != Algorithm::HS512 {
+            if settings.jwt_algorithm != Algorithm::HS512 {
                 require_key_file(settings)?;
             }
             let store = KeyStore::load(settings)?;
@@ -211,4 +211,10 @@ pub fn run(command: KeysCommand, settings: &Settings, out: Out) -> Result<(), Cl
         }
     }
     Ok(())
+}
+
+/// `--keep-for` in the settings' one duration grammar (`90m`, `1h 30m`, `2d`).
+fn keep_for(value: &str) -> Result<Duration, String> {
+    shared_jwt::config::parse_duration(value)
+        .ok_or_else(|| format!("expected {}", shared_jwt::config::DURATION_GRAMMAR))
 }

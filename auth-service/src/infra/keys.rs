@@ -26,7 +26,7 @@ use secrecy::{ExposeSecret, SecretSlice};
 use serde::{Deserialize, Serialize};
 use shared_jwt::{Algorithm, KeySet, SigningKey, VerifyingKey};
 
-use crate::config::{JwtAlgorithm, Settings};
+use crate::config::Settings;
 
 /// A retired key still accepted until `expires_at`.
 #[derive(Clone)]
@@ -74,16 +74,6 @@ struct PreviousEntry {
     jwk: serde_json::Value,
 }
 
-/// The shared-jwt algorithm for a configured one.
-#[must_use]
-pub fn algorithm(alg: JwtAlgorithm) -> Algorithm {
-    match alg {
-        JwtAlgorithm::EdDSA => Algorithm::EdDSA,
-        JwtAlgorithm::ES256 => Algorithm::ES256,
-        JwtAlgorithm::HS512 => Algorithm::HS512,
-    }
-}
-
 /// Where the previous public keys are kept.
 #[must_use]
 pub fn previous_keys_path(settings: &Settings) -> PathBuf {
@@ -121,7 +111,7 @@ impl KeyStore {
     /// # Errors
     /// An unreadable or invalid key file, a missing configured key file, a bad secret.
     pub fn load(settings: &Settings) -> anyhow::Result<Self> {
-        let alg = algorithm(settings.jwt_algorithm);
+        let alg = settings.jwt_algorithm;
         if alg == Algorithm::HS512 {
             let secret = settings
                 .jwt_secret
@@ -208,7 +198,7 @@ impl KeyStore {
     /// # Errors
     /// HS512 (rotate `JWT_SECRET` instead), or an I/O or key failure.
     pub fn rotate(settings: &Settings, keep_for: Duration) -> anyhow::Result<Self> {
-        let alg = algorithm(settings.jwt_algorithm);
+        let alg = settings.jwt_algorithm;
         anyhow::ensure!(
             alg != Algorithm::HS512,
             "HS512 keys are rotated by changing JWT_SECRET"

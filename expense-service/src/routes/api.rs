@@ -31,8 +31,8 @@ pub fn router() -> Router<AppState> {
             "/api/v1/expenses/{id}",
             get(detail).patch(update).delete(remove),
         )
-        .route("/api/v1/expenses/{id}/approve", post(approve))
-        .route("/api/v1/expenses/{id}/reject", post(reject))
+        .route("/api/v1/expenses/{id}/approve", post(review::<Approve>))
+        .route("/api/v1/expenses/{id}/reject", post(review::<Reject>))
         .route(
             "/api/v1/departments/",
             get(departments).post(create_department),
@@ -252,44 +252,36 @@ struct ReviewBody {
     reason: Option<String>,
 }
 
-async fn review_json(
-    state: &AppState,
-    ctx: &Ctx,
-    id: uuid::Uuid,
-    body: &[u8],
-    decision: Decision,
+/// Which decision a review route takes: `…/approve` or `…/reject`.
+trait ReviewRoute {
+    const DECISION: Decision;
+}
+struct Approve;
+struct Reject;
+impl ReviewRoute for Approve {
+    const DECISION: Decision = Decision::Approve;
+}
+impl ReviewRoute for Reject {
+    const DECISION: Decision = Decision::Reject;
+}
+
+async fn review<R: ReviewRoute>(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    IdPath(id): IdPath,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
 ) -> Result<Json<ExpenseJson>> {
+    ctx.check_csrf_header(&headers)?;
     let body: ReviewBody = if body.iter().all(u8::is_ascii_whitespace) {
         ReviewBody::default()
     } else {
-        serde_json::from_slice(body)
+        serde_json::from_slice(&body)
             .map_err(|e| AppError::BadRequest(format!("Invalid JSON body: {e}")))?
     };
     let (e, department) =
-        service::review(&state.db, ctx, id, decision, body.reason.as_deref()).await?;
+        service::review(&state.db, &ctx, id, R::DECISION, body.reason.as_deref()).await?;
     Ok(Json(ExpenseJson::new(&e, department)))
-}
-
-async fn approve(
-    State(state): State<AppState>,
-    ctx: Ctx,
-    IdPath(id): IdPath,
-    headers: HeaderMap,
-    body: axum::body::Bytes,
-) -> Result<Json<ExpenseJson>> {
-    ctx.check_csrf_header(&headers)?;
-    review_json(&state, &ctx, id, &body, Decision::Approve).await
-}
-
-async fn reject(
-    State(state): State<AppState>,
-    ctx: Ctx,
-    IdPath(id): IdPath,
-    headers: HeaderMap,
-    body: axum::body::Bytes,
-) -> Result<Json<ExpenseJson>> {
-    ctx.check_csrf_header(&headers)?;
-    review_json(&state, &ctx, id, &body, Decision::Reject).await
 }
 
 async fn departments(State(state): State<AppState>, ctx: Ctx) -> Result<Json<Value>> {
