@@ -18,6 +18,7 @@ use http::{HeaderValue, Method, StatusCode, header};
 use serde_json::{Value, json};
 
 use crate::accounts::throttle::Throttled;
+use crate::request::rate_limit::retry_after_secs;
 use crate::web::csrf::CSRF_FAILED;
 use crate::web::views::{ErrorPage, Reply};
 
@@ -120,6 +121,10 @@ pub enum AppError {
     /// 429 with `Retry-After`.
     #[error("throttled")]
     Throttled(Throttled),
+    /// 429 with `Retry-After` (whole seconds, at least 1): this address sent too many
+    /// requests of one kind ([`crate::request::rate_limit`]); the time until the next.
+    #[error("rate limited")]
+    RateLimited(std::time::Duration),
 }
 
 /// `Result` with [`AppError`].
@@ -169,7 +174,7 @@ impl AppError {
             Self::BadRequest(_) | Self::Fields(_) => StatusCode::BAD_REQUEST,
             Self::Unauthenticated(_) => StatusCode::UNAUTHORIZED,
             Self::Forbidden(_) | Self::Csrf(_) => StatusCode::FORBIDDEN,
-            Self::Throttled(_) => StatusCode::TOO_MANY_REQUESTS,
+            Self::Throttled(_) | Self::RateLimited(_) => StatusCode::TOO_MANY_REQUESTS,
         }
     }
 
@@ -258,6 +263,18 @@ impl AppError {
                 json: json!({ "detail": d }),
             },
             Self::Throttled(t) => detail("Too many attempts", t.message()),
+            Self::RateLimited(wait) => {
+                let secs = retry_after_secs(wait);
+                let unit = if secs == 1 { "second" } else { "seconds" };
+                let detail = format!("Request was throttled. Expected available in {secs} {unit}.");
+                let message =
+                    format!("Too many requests from your network; try again in {secs} {unit}.");
+                Rendered {
+                    title: "Too many requests",
+                    message,
+                    json: json!({ "detail": detail }),
+                }
+            }
         }
     }
 
@@ -293,6 +310,7 @@ impl IntoResponse for AppError {
         let retry_after = match &self {
             Self::Busy => Some(2),
             Self::Throttled(t) => Some(t.retry_after_secs()),
+            Self::RateLimited(wait) => Some(retry_after_secs(*wait)),
             _ => None,
         };
         let rendered = self.render();
@@ -365,6 +383,7 @@ mod tests {
                 }),
                 429,
             ),
+            (AppError::RateLimited(Duration::from_millis(1)), 429),
             (AppError::Internal(anyhow::anyhow!("boom")), 500),
         ];
         for (err, status) in cases {

@@ -17,6 +17,7 @@ use crate::accounts::throttle::Throttle;
 use crate::config::Settings;
 use crate::keys::KeyStore;
 use crate::password::Hasher;
+use crate::request::rate_limit::RateLimits;
 use crate::state::AppState;
 use crate::web::csrf::CsrfGuard;
 use crate::web::redirect::RedirectPolicy;
@@ -121,6 +122,7 @@ impl Application {
         );
         let redirects = RedirectPolicy::from_settings(&settings);
         let throttle = Throttle::new(settings.throttle.clone());
+        let rate_limits = RateLimits::new(&settings.rate_limits);
         let listener = TcpListener::bind(settings.bind)
             .await
             .with_context(|| format!("BIND {}", settings.bind))?;
@@ -137,6 +139,7 @@ impl Application {
             csrf,
             redirects,
             throttle,
+            rate_limits,
         };
         Ok(Self {
             listener,

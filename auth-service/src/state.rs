@@ -10,6 +10,7 @@ use crate::accounts::throttle::Throttle;
 use crate::config::Settings;
 use crate::infra::keys::KeyStore;
 use crate::infra::password::Hasher;
+use crate::request::rate_limit::RateLimits;
 use crate::web::csrf::CsrfGuard;
 use crate::web::redirect::RedirectPolicy;
 
@@ -38,4 +39,6 @@ pub struct AppState {
     pub redirects: RedirectPolicy,
     /// The sign-in throttle.
     pub throttle: Throttle,
+    /// Per-address rate limits (this replica's buckets).
+    pub rate_limits: RateLimits,
 }

@@ -5,7 +5,8 @@
 //! CSRF: a cookie travels with every request the browser makes, so a cookie-
 //! authenticated unsafe request (POST, PATCH, …) must also (1) pass
 //! [`shared_jwt::check_origin`] — `Sec-Fetch-Site: cross-site` refused, an `Origin`
-//! accepted only when it is this service or an origin [`OriginPolicy`] allows — and
+//! accepted only when it is this service's or listed in `CORS_ALLOWED_ORIGINS`
+//! ([`OriginPolicy`]: origins, never every subdomain of `COOKIE_DOMAIN`) — and
 //! (2) carry `Content-Type: application/json`, which a cross-site HTML form cannot send
 //! and cross-site `fetch` can send only after a CORS preflight that we answer for
 //! allowed origins only. Bearer requests need neither: a browser never adds that header
@@ -79,12 +80,7 @@ fn check_csrf(state: &AppState, parts: &Parts) -> Result<(), AppError> {
         return Ok(());
     }
     let policy = OriginPolicy::from_settings(&state.settings);
-    let origin = parts
-        .headers
-        .get(header::ORIGIN)
-        .and_then(|v| v.to_str().ok());
-    let allowed = policy.allowed_for(origin);
-    if shared_jwt::check_origin(&parts.headers, policy.own_origin(), &allowed).is_err() {
+    if shared_jwt::check_origin(&parts.headers, policy.own_origin(), policy.listed()).is_err() {
         return Err(AppError::Csrf(
             "CSRF Failed: this origin may not use the session cookie.",
         ));

@@ -1,14 +1,15 @@
-//! Which browser origins may call the JSON API with credentials: single-page apps on
-//! `COOKIE_DOMAIN` or a subdomain of it (https, or http too when cookies are not
-//! `Secure`), and the origins listed in `ALLOWED_REDIRECT_ORIGINS`. The same rule feeds
-//! the CORS layer (credentials allowed, the request's origin echoed — never `*`) and the
-//! CSRF origin check of cookie-authenticated requests.
+//! Which browser origins may call the JSON API with credentials: this service's own
+//! (`PUBLIC_URL`'s) and those listed in `CORS_ALLOWED_ORIGINS`, compared exactly —
+//! origins, not subdomains: a sibling under `COOKIE_DOMAIN` is not trusted for being one
+//! (an XSS there must not be able to use the API with the user's cookie), and
+//! `ALLOWED_REDIRECT_ORIGINS` (where `next` may go) grants nothing here. The same rule
+//! feeds the CORS layer (credentials allowed, the request's origin echoed — never `*`) and
+//! the CSRF origin check of cookie-authenticated requests ([`super::auth`]).
 
 use std::time::Duration;
 
 use http::{HeaderName, HeaderValue, Method, header};
 use tower_http::cors::{AllowCredentials, AllowOrigin, CorsLayer};
-use url::Url;
 
 use crate::config::Settings;
 
@@ -16,9 +17,7 @@ use crate::config::Settings;
 #[derive(Clone, Debug)]
 pub struct OriginPolicy {
     own: String,
-    cookie_domain: Option<String>,
-    allow_http: bool,
-    extra: Vec<String>,
+    listed: Vec<String>,
 }
 
 impl OriginPolicy {
@@ -27,9 +26,7 @@ impl OriginPolicy {
     pub fn from_settings(s: &Settings) -> Self {
         Self {
             own: s.public_origin(),
-            cookie_domain: s.cookie_domain.clone(),
-            allow_http: !s.cookie_secure,
-            extra: s.allowed_redirect_origins.clone(),
+            listed: s.cors_allowed_origins.clone(),
         }
     }
 
@@ -39,44 +36,17 @@ impl OriginPolicy {
         &self.own
     }
 
+    /// The origins of `CORS_ALLOWED_ORIGINS`.
+    #[must_use]
+    pub fn listed(&self) -> &[String] {
+        &self.listed
+    }
+
     /// Whether a browser at `origin` (`scheme://host[:port]`) may call with credentials.
     #[must_use]
     pub fn allows(&self, origin: &str) -> bool {
-        if origin.eq_ignore_ascii_case(&self.own)
-            || self.extra.iter().any(|o| o.eq_ignore_ascii_case(origin))
-        {
-            return true;
-        }
-        let Some(domain) = &self.cookie_domain else {
-            return false;
-        };
-        let Ok(url) = Url::parse(origin) else {
-            return false;
-        };
-        let scheme_ok = url.scheme() == "https" || (self.allow_http && url.scheme() == "http");
-        // An Origin header is exactly scheme://host[:port]; anything more is not one.
-        let shape_ok = url.path() == "/"
-            && url.query().is_none()
-            && url.fragment().is_none()
-            && url.username().is_empty()
-            && url.password().is_none()
-            && !origin.ends_with('/');
-        let host_ok = url.host_str().is_some_and(|h| {
-            h == domain.as_str()
-                || h.strip_suffix(domain.as_str())
-                    .is_some_and(|prefix| prefix.ends_with('.') && prefix.len() > 1)
-        });
-        scheme_ok && shape_ok && host_ok
-    }
-
-    /// The origins to pass to [`shared_jwt::check_origin`] for a request from `origin`:
-    /// that origin itself when the rule allows it, else only the configured extras.
-    #[must_use]
-    pub fn allowed_for(&self, origin: Option<&str>) -> Vec<String> {
-        match origin {
-            Some(o) if self.allows(o) => vec![o.to_owned()],
-            _ => self.extra.clone(),
-        }
+        origin.eq_ignore_ascii_case(&self.own)
+            || self.listed.iter().any(|o| o.eq_ignore_ascii_case(origin))
     }
 }
 
@@ -109,40 +79,35 @@ pub fn layer(policy: OriginPolicy) -> CorsLayer {
 mod tests {
     use super::*;
 
-    fn policy(domain: Option<&str>, secure: bool) -> OriginPolicy {
-        OriginPolicy {
-            own: "https://auth.example.test".to_owned(),
-            cookie_domain: domain.map(str::to_owned),
-            allow_http: !secure,
-            extra: vec!["https://partner.test".to_owned()],
-        }
-    }
-
     #[test]
-    fn subdomains_of_the_cookie_domain_and_listed_origins_are_allowed() {
-        let p = policy(Some("example.test"), true);
+    fn only_the_own_and_listed_origins_are_allowed() {
+        let p = OriginPolicy {
+            own: "https://auth.example.test".to_owned(),
+            listed: vec![
+                "https://app.example.test".to_owned(),
+                "https://partner.test".to_owned(),
+            ],
+        };
         for ok in [
-            "https://example.test",
-            "https://app.example.test",
-            "https://a.b.example.test:8443",
-            "https://partner.test",
             "https://auth.example.test",
+            "https://app.example.test",
+            "https://APP.example.test",
+            "https://partner.test",
         ] {
             assert!(p.allows(ok), "{ok}");
         }
         for bad in [
+            "https://example.test",
+            "https://other.example.test",
+            "https://a.app.example.test",
             "http://app.example.test",
-            "https://evilexample.test",
-            "https://example.test.evil",
-            "https://.example.test",
-            "null",
+            "https://app.example.test:8443",
             "https://app.example.test/",
-            "https://user@app.example.test",
-            "https://other.test",
+            "https://partner.test.evil",
+            "null",
+            "",
         ] {
             assert!(!p.allows(bad), "{bad}");
         }
-        assert!(policy(Some("example.test"), false).allows("http://app.example.test"));
-        assert!(!policy(None, false).allows("http://app.example.test"));
     }
 }

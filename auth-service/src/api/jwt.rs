@@ -16,6 +16,7 @@ use crate::accounts::signin::{self, Credentials, SignIn};
 use crate::accounts::signout::{self, SignOut};
 use crate::error::{AppError, FieldErrors, Unauthenticated};
 use crate::request::Meta;
+use crate::request::rate_limit::{RateLimited, Refreshes, SignInAttempts, TokenChecks};
 use crate::state::AppState;
 
 fn pair(state: &AppState, session: &Session) -> Result<Json<Value>, AppError> {
@@ -66,6 +67,7 @@ fn token_field(body: &JsonBody, name: &str) -> Result<String, AppError> {
 
 /// `POST jwt/create/` `{tenant_slug, email, password}` → `{access, refresh}`.
 pub async fn create(
+    _: RateLimited<SignInAttempts>,
     State(state): State<AppState>,
     meta: Meta,
     body: JsonBody,
@@ -86,6 +88,7 @@ pub async fn create(
 /// `POST jwt/refresh/` `{refresh}` → a new `{access, refresh}`; the old refresh token is
 /// spent (within the grace it yields the same successor; after it, its family is revoked).
 pub async fn refresh(
+    _: RateLimited<Refreshes>,
     State(state): State<AppState>,
     meta: Meta,
     body: JsonBody,
@@ -100,6 +103,7 @@ pub async fn refresh(
 /// `POST jwt/verify/` `{token}` → `200 {}` when the access token is still a signed-in
 /// user ([`access::authenticate`]), else `401`.
 pub async fn verify(
+    _: RateLimited<TokenChecks>,
     State(state): State<AppState>,
     body: JsonBody,
 ) -> Result<Json<Value>, AppError> {
@@ -113,6 +117,7 @@ pub async fn verify(
 /// `POST jwt/revoke/` `{refresh}` → `204`: the token's whole family (the sign-in) ends.
 /// Unknown tokens get the same answer, so the endpoint tells nothing.
 pub async fn revoke(
+    _: RateLimited<TokenChecks>,
     State(state): State<AppState>,
     meta: Meta,
     body: JsonBody,

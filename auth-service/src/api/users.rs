@@ -17,6 +17,7 @@ use crate::accounts::users;
 use crate::error::{AppError, FieldErrors};
 use crate::infra::entities::{tenant, user};
 use crate::request::Meta;
+use crate::request::rate_limit::{PasswordChanges, RateLimited, SignUps};
 use crate::state::AppState;
 
 /// The public representation of a user.
@@ -102,6 +103,7 @@ impl SignupBody {
 
 /// `POST users/`: join an organization (`tenant_slug`) or create one (`organization_name`).
 pub async fn create(
+    _: RateLimited<SignUps>,
     State(state): State<AppState>,
     meta: Meta,
     body: JsonBody,
@@ -188,6 +190,7 @@ pub async fn patch_me(
 
 /// `POST users/set_password/`: `204`; every other session of the user is revoked.
 pub async fn set_password(
+    _: RateLimited<PasswordChanges>,
     State(state): State<AppState>,
     meta: Meta,
     me: ApiUser,

@@ -13,6 +13,9 @@ use url::Url;
 
 use crate::request::client_ip::IpNet;
 
+mod rate_limits;
+pub use rate_limits::{Limit, Rate, RateLimitSettings};
+
 pub use service_kit::LogFormat;
 /// A setting that is missing or malformed (shared-jwt's, the one shape in the workspace).
 pub use shared_jwt::ConfigError;
@@ -61,6 +64,9 @@ pub struct Settings {
     pub cookie_secure: bool,
     /// `ALLOWED_REDIRECT_ORIGINS`: extra origins `next` may point to (ASCII serialisation).
     pub allowed_redirect_origins: Vec<String>,
+    /// `CORS_ALLOWED_ORIGINS`: origins besides `PUBLIC_URL`'s that may call the JSON API
+    /// with the cookie (credentialed CORS, cookie-authenticated writes); default none.
+    pub cors_allowed_origins: Vec<String>,
     /// `JWT_ALGORITHM`; default EdDSA.
     pub jwt_algorithm: JwtAlgorithm,
     /// `JWT_PRIVATE_KEY_FILE`; default `{DATA_DIR}/jwt-signing-key.pem`, generated when missing.
@@ -98,6 +104,8 @@ pub struct Settings {
     pub rust_log: String,
     /// Sign-in throttle.
     pub throttle: ThrottleSettings,
+    /// Per-address rate limits (`RATE_LIMIT_*`).
+    pub rate_limits: RateLimitSettings,
 }
 
 impl Settings {
@@ -131,6 +139,7 @@ impl Settings {
         let allowed_redirect_origins = list(&vars, "ALLOWED_REDIRECT_ORIGINS", |s| {
             shared_jwt::config::parse_base_url(s).map(|u| u.origin().ascii_serialization())
         })?;
+        let cors_allowed_origins = list(&vars, "CORS_ALLOWED_ORIGINS", parse_origin)?;
         let jwt_private_key_file = vars
             .get("JWT_PRIVATE_KEY_FILE")
             .map_or_else(|| data_dir.join("jwt-signing-key.pem"), PathBuf::from);
@@ -151,6 +160,7 @@ impl Settings {
             cookie_domain: token.cookie_domain,
             cookie_secure: token.cookie_secure,
             allowed_redirect_origins,
+            cors_allowed_origins,
             jwt_algorithm: token.algorithm,
             jwt_private_key_file,
             jwt_secret: token.jwt_secret,
@@ -169,6 +179,7 @@ impl Settings {
             log_format: common.log_format,
             rust_log: common.rust_log,
             throttle: ThrottleSettings::default(),
+            rate_limits: RateLimitSettings::read(&vars)?,
         })
     }
 
@@ -183,6 +194,15 @@ impl Settings {
     pub fn fallback_ip() -> IpAddr {
         IpAddr::from([127, 0, 0, 1])
     }
+}
+
+/// An origin exactly: `scheme://host[:port]` of an http(s) URL, no path.
+fn parse_origin(text: &str) -> Result<String, String> {
+    let url = shared_jwt::config::parse_base_url(text)?;
+    if url.path() != "/" {
+        return Err("expected origins such as https://app.example.com (no path)".to_owned());
+    }
+    Ok(url.origin().ascii_serialization())
 }
 
 /// A comma-separated list (empty items ignored), each item parsed by `parse`.

@@ -105,3 +105,22 @@ fn booleans_and_durations_use_the_workspace_grammar() {
         );
     }
 }
+
+#[test]
+fn cors_allowed_origins_are_origins_without_a_path() {
+    let s = Settings::from_lookup(lookup(&[])).unwrap();
+    assert!(s.cors_allowed_origins.is_empty());
+    let s = Settings::from_lookup(lookup(&[(
+        "CORS_ALLOWED_ORIGINS",
+        "https://App.Example.test, http://localhost:5173/,",
+    )]))
+    .unwrap();
+    assert_eq!(
+        s.cors_allowed_origins,
+        ["https://app.example.test", "http://localhost:5173"]
+    );
+    for bad in ["https://app.test/spa", "app.test", "ftp://app.test", "null"] {
+        let err = Settings::from_lookup(lookup(&[("CORS_ALLOWED_ORIGINS", bad)])).unwrap_err();
+        assert_eq!(err.variable, "CORS_ALLOWED_ORIGINS", "{bad}");
+    }
+}

@@ -4,6 +4,7 @@
 //! parsed from.
 
 pub mod client_ip;
+pub mod rate_limit;
 
 use std::collections::HashMap;
 use std::net::IpAddr;
@@ -44,8 +45,7 @@ impl FromRequestParts<AppState> for Meta {
         parts: &mut Parts,
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
-        let peer = client_ip::peer_of(&parts.extensions);
-        let ip = client_ip::resolve(peer, &parts.headers, &state.settings.trusted_proxies);
+        let ip = client_ip::of_request(parts, &state.settings.trusted_proxies);
         let user_agent = parts
             .headers
             .get(header::USER_AGENT)

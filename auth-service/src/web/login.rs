@@ -19,6 +19,7 @@ use super::{clear_auth_cookies, signed_in_reply};
 use crate::accounts::signin::{self, Credentials, FAILED, SignIn};
 use crate::accounts::tenants::TenantSlug;
 use crate::error::AppError;
+use crate::request::rate_limit::{RateLimited, SignInAttempts};
 use crate::request::{Fields, Meta};
 use crate::state::AppState;
 
@@ -122,6 +123,7 @@ async fn form(
 }
 
 async fn submit(
+    _: RateLimited<SignInAttempts>,
     State(state): State<AppState>,
     meta: Meta,
     CsrfForm(form): CsrfForm<LoginForm>,

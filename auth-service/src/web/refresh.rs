@@ -12,6 +12,7 @@ use super::views::{Reply, next_query};
 use super::{clear_auth_cookies, signed_in_reply};
 use crate::accounts::sessions::Session;
 use crate::accounts::signin;
+use crate::config::Limit;
 use crate::error::AppError;
 use crate::request::Meta;
 use crate::state::AppState;
@@ -32,14 +33,15 @@ pub enum RefreshAttempt {
     Failed,
 }
 
-/// Presents the request's refresh cookie.
+/// Presents the request's refresh cookie (counted by the address's refresh limit).
 ///
 /// # Errors
-/// A database failure.
+/// A database failure; [`AppError::RateLimited`].
 pub async fn try_refresh(state: &AppState, meta: &Meta) -> Result<RefreshAttempt, AppError> {
     let Some(token) = state.cookies.read_refresh(&meta.headers) else {
         return Ok(RefreshAttempt::NoCookie);
     };
+    state.rate_limits.check(Limit::Refresh, meta.ip)?;
     Ok(
         match signin::refresh(state, &token, &meta.event_context()).await? {
             Some(session) => RefreshAttempt::Refreshed(Box::new(session)),

@@ -19,6 +19,7 @@ use super::views::{RegisterErrors, RegisterPage, Reply, next_query};
 use crate::accounts::signup::{self, JOIN_REFUSED, SignUp, SignupField, SignupFields, TargetField};
 use crate::accounts::tenants::TenantSlug;
 use crate::error::AppError;
+use crate::request::rate_limit::{RateLimited, SignUps};
 use crate::request::{Fields, Meta};
 use crate::state::AppState;
 
@@ -172,6 +173,7 @@ async fn form(State(state): State<AppState>, meta: Meta, query: PageQuery) -> Re
 }
 
 async fn submit(
+    _: RateLimited<SignUps>,
     State(state): State<AppState>,
     meta: Meta,
     CsrfForm(form): CsrfForm<RegisterForm>,

@@ -2,6 +2,7 @@
 //! [`TestDb`](test_support::TestDb): a fresh SQLite file, or a fresh PostgreSQL database
 //! dropped when the test ends), and a browser-like client.
 
+use auth_service::config::{Limit, Rate};
 use auth_service::entities::{tenant, user};
 use auth_service::tenants::{self, SignupPolicy};
 use auth_service::{AppState, Application, Settings};
@@ -32,6 +33,17 @@ fn base_settings(db: &TestDb) -> Settings {
     s.jwt_private_key_file = db.dir().join("jwt-signing-key.pem");
     s.database_url = SecretString::from(db.url.clone());
     s
+}
+
+/// For tests that send more sign-ins (refreshes, …) from 127.0.0.1 than the per-address
+/// rate limits allow, because they test something else: every limit 10,000 per hour.
+pub fn raise_rate_limits(s: &mut Settings) {
+    for limit in Limit::ALL {
+        s.rate_limits.set(
+            limit,
+            Rate::new(10_000, std::time::Duration::from_secs(3600)),
+        );
+    }
 }
 
 impl TestApp {

@@ -16,6 +16,7 @@ mod login;
 mod logout;
 mod malformed;
 mod operations;
+mod rate_limit;
 mod redirects;
 mod refresh;
 mod register;

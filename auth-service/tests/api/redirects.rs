@@ -77,6 +77,8 @@ async fn app(b: Backend) -> TestApp {
         s.public_url = "http://auth.example.com".parse().unwrap();
         s.cookie_domain = Some("example.com".into());
         s.allowed_redirect_origins = vec!["https://partner.test:8443".into()];
+        // Many sign-ins from one address: this tests `next`, not the rate limits.
+        crate::api::helpers::raise_rate_limits(s);
     })
     .await;
     app.acme().await;

@@ -14,7 +14,8 @@ db_tests!(
 const LOCKED: &str = "Too many attempts; try again in 15 minutes.";
 
 async fn five_failures_lock_known_and_unknown_accounts_alike(b: Backend) {
-    let app = TestApp::spawn(b).await;
+    // More sign-ins than the per-address rate limit allows: this tests the throttle.
+    let app = TestApp::spawn_with(b, crate::api::helpers::raise_rate_limits).await;
     app.acme().await;
     for (tenant, email) in [
         ("acme", "ada@acme.test"),
@@ -52,7 +53,8 @@ async fn a_second_lock_lasts_twice_as_long(b: Backend) {
     use chrono::Utc;
     use sea_orm::EntityTrait;
     use sea_orm::sea_query::Expr;
-    let app = TestApp::spawn(b).await;
+    // More sign-ins than the per-address rate limit allows: this tests the throttle.
+    let app = TestApp::spawn_with(b, crate::api::helpers::raise_rate_limits).await;
     app.acme().await;
     for _ in 0..5 {
         app.login("acme", "ada@acme.test", "wrong password!", "/")
