@@ -18,5 +18,6 @@ mod malformed;
 mod operations;
 mod redirects;
 mod refresh;
+mod refresh_race;
 mod register;
 mod throttle;
