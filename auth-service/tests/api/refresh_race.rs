@@ -9,7 +9,7 @@
 //! password check is not what races.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use auth_service::AppState;
@@ -19,6 +19,7 @@ use auth_service::accounts::{profile, signout};
 use auth_service::entities::{refresh_token, tenant, user};
 use auth_service::infra::audit::EventContext;
 use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
+use tokio::sync::watch;
 use test_support::db_tests;
 
 use crate::api::helpers::{Backend, TestApp};
@@ -101,19 +102,21 @@ async fn one_round(
         .unwrap();
 
     let stop = Arc::new(AtomicBool::new(false));
-    let rotations = Arc::new(AtomicUsize::new(0));
+    let (rotated, mut rotations) = watch::channel(0_usize);
     let thief = tokio::spawn(thief_loop(
         state.clone(),
         stolen.refresh_token.clone(),
         Arc::clone(&stop),
-        Arc::clone(&rotations),
+        rotated,
     ));
-    // Strike after 0–4 rotations, so the revocation meets the loop at varying points.
+    // Strike after 0–4 rotations, so the revocation meets the loop at varying points
+    // (or as soon as the thief gave up).
     let wait_for = round % 5;
-    let deadline = Instant::now() + Duration::from_secs(2);
-    while rotations.load(Ordering::SeqCst) < wait_for && Instant::now() < deadline {
-        tokio::task::yield_now().await;
-    }
+    let _ = tokio::time::timeout(
+        Duration::from_secs(2),
+        rotations.wait_for(|n| *n >= wait_for),
+    )
+    .await;
     revoke(state, tenant, user, own.family_id, how).await;
     stop.store(true, Ordering::SeqCst);
     let held = thief.await.unwrap();
@@ -171,7 +174,7 @@ async fn thief_loop(
     state: AppState,
     stolen: String,
     stop: Arc<AtomicBool>,
-    rotations: Arc<AtomicUsize>,
+    rotated: watch::Sender<usize>,
 ) -> Vec<String> {
     let mut held = vec![stolen];
     while !stop.load(Ordering::SeqCst) {
@@ -184,7 +187,7 @@ async fn thief_loop(
         {
             Refreshed::Ok(s) => {
                 held.push(s.refresh_token);
-                rotations.fetch_add(1, Ordering::SeqCst);
+                rotated.send_modify(|n| *n += 1);
             }
             Refreshed::Invalid | Refreshed::Reused { .. } => break,
         }
