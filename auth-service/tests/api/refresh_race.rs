@@ -19,8 +19,8 @@ use auth_service::accounts::{profile, signout};
 use auth_service::entities::{refresh_token, tenant, user};
 use auth_service::infra::audit::EventContext;
 use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
-use tokio::sync::watch;
 use test_support::db_tests;
+use tokio::sync::watch;
 
 use crate::api::helpers::{Backend, TestApp};
 
@@ -159,7 +159,10 @@ async fn one_round(
         .await
         .unwrap();
     let own_should_live = matches!(how, Revocation::PasswordChange);
-    assert_eq!(own_alive, own_should_live, "{how:?}: the owner's own sign-in");
+    assert_eq!(
+        own_alive, own_should_live,
+        "{how:?}: the owner's own sign-in"
+    );
     if own_should_live {
         signout::revoke_session(state, user, own.family_id, &ctx())
             .await
