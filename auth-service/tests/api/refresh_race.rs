@@ -4,6 +4,9 @@
 //! the account. Once the revocation has returned, no token the thief ever held — nor
 //! any successor of them — refreshes, and no row of the user is left unrevoked.
 //!
+//! The migration that adds the family rows revokes, whole, every family of which any
+//! token was revoked (so a successor that an earlier race left live dies with it).
+//!
 //! The race is tightest when the use cases are called directly (no HTTP in between);
 //! a fresh sign-in per round is started without argon2 (`Sessions::start`), as the
 //! password check is not what races.
@@ -29,6 +32,7 @@ db_tests!(
     sign_out_everywhere_wins_over_a_refresh_loop,
     a_password_change_wins_over_a_refresh_loop,
     a_deactivation_wins_over_a_refresh_loop,
+    the_migration_revokes_whole_families_a_race_left_half_revoked,
 );
 
 /// What ends the thief's sign-in.
@@ -251,4 +255,83 @@ async fn revoke(
             .unwrap();
         }
     }
+}
+
+/// A token row of `family` for the migration test.
+fn token_row(family: uuid::Uuid, user: &user::Model, revoked: bool) -> refresh_token::ActiveModel {
+    use sea_orm::Set;
+    let now = chrono::Utc::now();
+    let end = now + chrono::Duration::hours(1);
+    refresh_token::ActiveModel {
+        id: Set(uuid::Uuid::new_v4()),
+        family_id: Set(family),
+        user_id: Set(user.id),
+        tenant_id: Set(user.tenant_id),
+        token_hash: Set(format!("{:064x}", uuid::Uuid::new_v4().as_u128())),
+        created_at: Set(now),
+        expires_at: Set(end),
+        family_created_at: Set(now),
+        family_expires_at: Set(end),
+        rotated_at: Set(None),
+        successor_id: Set(None),
+        revoked_at: Set(revoked.then_some(now)),
+        user_agent: Set(None),
+        ip: Set(None),
+    }
+}
+
+async fn the_migration_revokes_whole_families_a_race_left_half_revoked(b: Backend) {
+    use auth_migration::{Migrator, MigratorTrait};
+    use auth_service::entities::refresh_family;
+    use sea_orm::ActiveModelTrait;
+
+    let test_db = test_support::TestDb::new(b, "auth_test").await;
+    let db = sea_orm::Database::connect(&test_db.url).await.unwrap();
+    Migrator::up(&db, Some(1)).await.unwrap();
+    let t = auth_service::tenants::create_tenant(
+        &db,
+        "Acme",
+        "acme",
+        auth_service::tenants::SignupPolicy::Open,
+        10,
+    )
+    .await
+    .unwrap();
+    let u = auth_service::users::create_user(
+        &db,
+        t.id,
+        "ada@acme.test",
+        crate::api::helpers::PASSWORD,
+        "Ada",
+        "Lovelace",
+        shared_jwt::Role::Member,
+    )
+    .await
+    .unwrap();
+    // Half revoked (what the race left behind), and untouched.
+    let (raced, live) = (uuid::Uuid::new_v4(), uuid::Uuid::new_v4());
+    for row in [
+        token_row(raced, &u, true),
+        token_row(raced, &u, false),
+        token_row(live, &u, false),
+    ] {
+        row.insert(&db).await.unwrap();
+    }
+    Migrator::up(&db, None).await.unwrap();
+
+    let families = refresh_family::Entity::find().all(&db).await.unwrap();
+    assert_eq!(families.len(), 2);
+    for f in &families {
+        assert_eq!(f.user_id, u.id);
+        assert_eq!(f.revoked_at.is_some(), f.id == raced, "{f:?}");
+    }
+    let unrevoked = |family| {
+        refresh_token::Entity::find()
+            .filter(refresh_token::Column::FamilyId.eq(family))
+            .filter(refresh_token::Column::RevokedAt.is_null())
+            .count(&db)
+    };
+    assert_eq!(unrevoked(raced).await.unwrap(), 0);
+    assert_eq!(unrevoked(live).await.unwrap(), 1);
+    db.close().await.unwrap();
 }
