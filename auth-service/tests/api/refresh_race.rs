@@ -257,33 +257,12 @@ async fn revoke(
     }
 }
 
-/// A token row of `family` for the migration test.
-fn token_row(family: uuid::Uuid, user: &user::Model, revoked: bool) -> refresh_token::ActiveModel {
-    use sea_orm::Set;
-    let now = chrono::Utc::now();
-    let end = now + chrono::Duration::hours(1);
-    refresh_token::ActiveModel {
-        id: Set(uuid::Uuid::new_v4()),
-        family_id: Set(family),
-        user_id: Set(user.id),
-        tenant_id: Set(user.tenant_id),
-        token_hash: Set(format!("{:064x}", uuid::Uuid::new_v4().as_u128())),
-        created_at: Set(now),
-        expires_at: Set(end),
-        family_created_at: Set(now),
-        family_expires_at: Set(end),
-        rotated_at: Set(None),
-        successor_id: Set(None),
-        revoked_at: Set(revoked.then_some(now)),
-        user_agent: Set(None),
-        ip: Set(None),
-    }
-}
-
 async fn the_migration_revokes_whole_families_a_race_left_half_revoked(b: Backend) {
     use auth_migration::{Migrator, MigratorTrait};
     use auth_service::entities::refresh_family;
-    use sea_orm::ActiveModelTrait;
+    use chrono::Utc;
+    use sea_orm::ConnectionTrait;
+    use sea_orm::sea_query::Query;
 
     let test_db = test_support::TestDb::new(b, "auth_test").await;
     let db = sea_orm::Database::connect(&test_db.url).await.unwrap();
@@ -310,13 +289,41 @@ async fn the_migration_revokes_whole_families_a_race_left_half_revoked(b: Backen
     .unwrap();
     // Half revoked (what the race left behind), and untouched.
     let (raced, live) = (uuid::Uuid::new_v4(), uuid::Uuid::new_v4());
-    for row in [
-        token_row(raced, &u, true),
-        token_row(raced, &u, false),
-        token_row(live, &u, false),
-    ] {
-        row.insert(&db).await.unwrap();
+    let (now, end) = (Utc::now(), Utc::now() + chrono::Duration::hours(1));
+    use refresh_token::Column as C;
+    let mut insert = Query::insert()
+        .into_table(refresh_token::Entity)
+        .columns([
+            C::Id,
+            C::FamilyId,
+            C::UserId,
+            C::TenantId,
+            C::TokenHash,
+            C::CreatedAt,
+            C::ExpiresAt,
+            C::FamilyCreatedAt,
+            C::FamilyExpiresAt,
+            C::RevokedAt,
+        ])
+        .to_owned();
+    for (family, revoked) in [(raced, true), (raced, false), (live, false)] {
+        let id = uuid::Uuid::new_v4();
+        let hash = format!("{:064x}", id.as_u128());
+        let times = [now.into(), end.into(), now.into(), end.into()];
+        let ids = [
+            id.into(),
+            family.into(),
+            u.id.into(),
+            t.id.into(),
+            hash.into(),
+        ];
+        insert.values_panic(
+            ids.into_iter()
+                .chain(times)
+                .chain([revoked.then_some(now).into()]),
+        );
     }
+    db.execute(&insert).await.unwrap();
     Migrator::up(&db, None).await.unwrap();
 
     let families = refresh_family::Entity::find().all(&db).await.unwrap();
