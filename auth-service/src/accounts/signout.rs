@@ -1,7 +1,9 @@
 //! Ending sign-ins, each audited: one sign-in (by its refresh token, or by the `sid` of
 //! an access token when the refresh token is gone), every sign-in of a user, or one
-//! listed session of the account page.
+//! listed session of the account page. Each revocation and its audit record are one
+//! transaction, which starts with the revocation's write (see `sessions`).
 
+use sea_orm::TransactionTrait;
 use uuid::Uuid;
 
 use crate::accounts::access;
@@ -32,8 +34,9 @@ pub async fn sign_out(
     detail: Option<&str>,
 ) -> Result<(), AppError> {
     let mut ended = None;
+    let txn = state.db.begin().await?;
     if let Some(token) = tokens.refresh_token
-        && let Some(row) = state.sessions.revoke_by_token(&state.db, token).await?
+        && let Some(row) = state.sessions.revoke_by_token(&txn, token).await?
     {
         ended = Some((row.tenant_id, row.user_id));
     }
@@ -41,12 +44,12 @@ pub async fn sign_out(
         && let Some(claims) = tokens.access_token.and_then(|t| access::verify(state, t))
         && let Some(sid) = claims.sid
     {
-        sessions::revoke_family(&state.db, sid).await?;
+        sessions::revoke_family(&txn, sid).await?;
         ended = Some((claims.tenant_id, claims.user_id));
     }
     if let Some((tenant_id, user_id)) = ended {
         audit::record(
-            &state.db,
+            &txn,
             AuditEvent::Logout,
             Some(tenant_id),
             Some(user_id),
@@ -55,6 +58,7 @@ pub async fn sign_out(
         )
         .await?;
     }
+    txn.commit().await?;
     Ok(())
 }
 
@@ -67,9 +71,10 @@ pub async fn sign_out_everywhere(
     user: &user::Model,
     ctx: &EventContext,
 ) -> Result<(), AppError> {
-    let count = sessions::revoke_all_for_user(&state.db, user.id).await?;
+    let txn = state.db.begin().await?;
+    let count = sessions::revoke_all_for_user(&txn, user.id).await?;
     audit::record(
-        &state.db,
+        &txn,
         AuditEvent::LogoutAll,
         Some(user.tenant_id),
         Some(user.id),
@@ -77,6 +82,7 @@ pub async fn sign_out_everywhere(
         Some(format!("{count} tokens revoked")),
     )
     .await?;
+    txn.commit().await?;
     Ok(())
 }
 
@@ -90,11 +96,12 @@ pub async fn revoke_session(
     family_id: Uuid,
     ctx: &EventContext,
 ) -> Result<(), AppError> {
-    if !sessions::revoke_user_family(&state.db, user.id, family_id).await? {
+    let txn = state.db.begin().await?;
+    if !sessions::revoke_user_family(&txn, user.id, family_id).await? {
         return Err(AppError::NotFound);
     }
     audit::record(
-        &state.db,
+        &txn,
         AuditEvent::SessionRevoked,
         Some(user.tenant_id),
         Some(user.id),
@@ -102,5 +109,6 @@ pub async fn revoke_session(
         Some(format!("family {family_id}")),
     )
     .await?;
+    txn.commit().await?;
     Ok(())
 }

@@ -19,5 +19,6 @@ mod operations;
 mod rate_limit;
 mod redirects;
 mod refresh;
+mod refresh_race;
 mod register;
 mod throttle;

@@ -10,31 +10,43 @@
 //! a replay: the whole family is revoked. A family ends `REFRESH_TOKEN_TTL` after the
 //! sign-in, however often it is refreshed; an inactive user or tenant cannot refresh.
 //!
-//! The rotation starts with a conditional UPDATE (`WHERE rotated_at IS NULL`), so the
-//! transaction takes the write lock first and exactly one of two racing requests wins.
+//! Rotation and revocation serialize on the family's row (`refresh_families`). The
+//! rotation's first statement locks it — an UPDATE of the live (`revoked_at IS NULL`)
+//! family of the presented token, so on SQLite the transaction starts with its write and
+//! on PostgreSQL it holds the row lock — and only then reads and rotates the token.
+//! Every revocation marks the family first and revokes its tokens afterwards (see
+//! `queries`): it waits for a rotation in flight and then revokes the successor that
+//! rotation inserted, and a rotation that comes later finds the family revoked. Without
+//! the family row, an UPDATE of all of a user's tokens under READ COMMITTED misses a
+//! successor inserted by a rotation that commits while the UPDATE runs, and the thief
+//! keeps a live token after "sign out everywhere" has returned.
+//!
+//! Inside the family, the conditional UPDATE of the token (`WHERE rotated_at IS NULL`)
+//! decides which of two parallel refreshes rotates; the other one gets the same
+//! successor within the grace.
 
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use sea_orm::sea_query::Expr;
+use sea_orm::sea_query::{Expr, Query, SelectStatement};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
-    Set, TransactionTrait,
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, EntityTrait,
+    QueryFilter, Set, TransactionTrait,
 };
 use secrecy::{ExposeSecret, SecretSlice};
 use uuid::Uuid;
 
 use crate::infra::audit::EventContext;
 use crate::infra::crypto::{b64url, hmac_sha256, random_token, sha256_hex};
-use crate::infra::entities::{refresh_token, tenant, user};
+use crate::infra::entities::{refresh_family, refresh_token, tenant, user};
 
 mod queries;
 
-use queries::load_active;
 pub use queries::{
     list_active, revoke_all_for_user, revoke_all_for_user_except, revoke_all_in_tenant,
     revoke_family, revoke_user_family,
 };
+use queries::{load_active, revoke_families};
 
 /// A signed-in user with its tenant and session (family).
 #[derive(Clone, Debug)]
@@ -101,6 +113,15 @@ impl std::fmt::Debug for Sessions {
     }
 }
 
+/// `SELECT family_id FROM refresh_tokens WHERE token_hash = hash`.
+fn family_of(hash: &str) -> SelectStatement {
+    Query::select()
+        .column(refresh_token::Column::FamilyId)
+        .from(refresh_token::Entity)
+        .and_where(refresh_token::Column::TokenHash.eq(hash))
+        .to_owned()
+}
+
 fn chrono_dur(d: Duration) -> chrono::Duration {
     chrono::Duration::from_std(d).unwrap_or(chrono::Duration::MAX)
 }
@@ -140,6 +161,17 @@ impl Sessions {
         let token = random_token();
         let family_id = Uuid::new_v4();
         let end = now + chrono_dur(self.ttl);
+        refresh_family::ActiveModel {
+            id: Set(family_id),
+            user_id: Set(user.id),
+            tenant_id: Set(tenant.id),
+            created_at: Set(now),
+            expires_at: Set(end),
+            last_used_at: Set(now),
+            revoked_at: Set(None),
+        }
+        .insert(db)
+        .await?;
         refresh_token::ActiveModel {
             id: Set(Uuid::new_v4()),
             family_id: Set(family_id),
@@ -185,6 +217,18 @@ impl Sessions {
         let successor = self.successor_of(token);
         let successor_id = Uuid::new_v4();
         let txn = db.begin().await?;
+        // The family first (module docs): unknown token or revoked family, nothing to do.
+        let family_live = refresh_family::Entity::update_many()
+            .col_expr(refresh_family::Column::LastUsedAt, Expr::value(now))
+            .filter(refresh_family::Column::Id.in_subquery(family_of(&hash)))
+            .filter(refresh_family::Column::RevokedAt.is_null())
+            .exec(&txn)
+            .await?
+            .rows_affected
+            == 1;
+        if !family_live {
+            return Ok(Refreshed::Invalid);
+        }
         let won = refresh_token::Entity::update_many()
             .col_expr(refresh_token::Column::RotatedAt, Expr::value(now))
             .col_expr(
@@ -295,14 +339,14 @@ impl Sessions {
             return Ok(None);
         }
         let hash = sha256_hex(token.as_bytes());
-        let row = refresh_token::Entity::find()
+        // The write first (a SQLite transaction must start with it), then the read.
+        let of_token =
+            Condition::all().add(refresh_family::Column::Id.in_subquery(family_of(&hash)));
+        revoke_families(db, of_token).await?;
+        refresh_token::Entity::find()
             .filter(refresh_token::Column::TokenHash.eq(hash))
             .one(db)
-            .await?;
-        if let Some(row) = &row {
-            revoke_family(db, row.family_id).await?;
-        }
-        Ok(row)
+            .await
     }
 
     /// The user and tenant of a live family (not revoked, not expired), if any; used to

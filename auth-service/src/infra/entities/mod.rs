@@ -4,6 +4,7 @@
 pub mod auth_event;
 pub mod login_failure;
 pub mod login_lock;
+pub mod refresh_family;
 pub mod refresh_token;
 pub mod tenant;
 pub mod user;
