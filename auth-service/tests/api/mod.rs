@@ -20,3 +20,4 @@ mod redirects;
 mod refresh;
 mod register;
 mod throttle;
+mod throttle_races;
