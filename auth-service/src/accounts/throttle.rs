@@ -195,6 +195,9 @@ impl Throttle {
                         retry_after =
                             retry_after.max(slots::wait_for(db, later, now, window).await?);
                     }
+                    // A racer's slot taken after `now` may end a little after
+                    // `now + window`; no wait is longer than the window.
+                    let retry_after = retry_after.min(self.settings.window);
                     return Ok(Admission::Refused(Throttled { retry_after }));
                 }
                 Err(e) => {

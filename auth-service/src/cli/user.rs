@@ -260,11 +260,8 @@ pub async fn run(command: UserCommand, settings: &Settings, out: Out) -> Result<
             let cleared =
                 throttle::clear_account(&db, &t, &u, &ctx, "unlocked by the operator").await?;
             out.emit(
-                &format!(
-                    "Sign-in limits of {} in {} cleared ({cleared} counted attempts).",
-                    u.email, t.slug
-                ),
-                &json!({"email": u.email, "tenant_slug": t.slug, "cleared": cleared}),
+                &format!("Sign-in limits of {} in {} cleared.", u.email, t.slug),
+                &json!({"email": u.email, "tenant_slug": t.slug, "cleared_slots": cleared}),
             );
         }
     }

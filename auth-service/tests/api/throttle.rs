@@ -9,7 +9,10 @@ use auth_service::entities::throttle_slot;
 use sea_orm::sea_query::{Expr, ExprTrait as _};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 
+use serde_json::json;
+
 use crate::api::helpers::{Backend, PASSWORD, TestApp, location};
+use crate::api::json_helpers::post;
 use test_support::db_tests;
 
 db_tests!(
@@ -139,8 +142,14 @@ async fn a_success_clears_the_count_of_its_address(b: Backend) {
         app.login("acme", "ada@acme.test", "wrong password!", "/")
             .await;
     }
-    let res = app.login("acme", "ada@acme.test", PASSWORD, "/").await;
-    assert_eq!(res.status(), 303);
+    // The success through the JSON API (same address): this browser stays signed out.
+    let (status, _) = post(
+        &app,
+        "/api/v1/auth/jwt/create/",
+        json!({"tenant_slug": "acme", "email": "ada@acme.test", "password": PASSWORD}),
+    )
+    .await;
+    assert_eq!(status, 200);
     // Five more tries before the lock: the four failures were forgotten.
     for _ in 0..5 {
         let res = app
@@ -259,7 +268,7 @@ async fn user_unlock_clears_the_accounts_limits_and_is_audited(b: Backend) {
     assert!(out.status.success(), "{out:?}");
     let text = String::from_utf8(out.stdout).unwrap();
     assert!(
-        text.starts_with("Sign-in limits of ada@acme.test in acme cleared (5 counted attempts)."),
+        text.starts_with("Sign-in limits of ada@acme.test in acme cleared."),
         "{text}"
     );
     assert_eq!(app.count_events("throttle_cleared").await, 1);
