@@ -1,6 +1,6 @@
 //! Password-guessing limits under concurrency: 40 parallel wrong passwords for one
-//! account from one address check at most 5 (one instance, and two instances sharing
-//! one database); the owner from another address (or another IPv6 /64) signs in right
+//! account from one address check at most 5 (one instance, again once the slots are
+//! re-used a window later, and two instances sharing one database); the owner from another address (or another IPv6 /64) signs in right
 //! after such a burst; the account's cap across many addresses delays its owner by at
 //! most one window; a busy hasher gives the reserved slots back.
 
@@ -83,6 +83,12 @@ async fn forty_parallel_guesses_check_at_most_five_passwords(b: Backend) {
     assert_eq!(app.count_events("login_failure").await, checks as u64);
     assert_eq!(checks, 5, "{results:?}");
     assert_eq!(app.count_events("login_throttled").await, 35);
+    // A window later the same five slots are re-used (the conditional UPDATE, not the
+    // INSERT of a missing slot): again five checks at most.
+    age_slots(&app, 15 * 60 * 1000).await;
+    let results = burst(std::slice::from_ref(&app.address), "198.51.100.1", 40).await;
+    assert_eq!(checked(&results), 5, "{results:?}");
+    assert_eq!(app.count_events("login_failure").await, 10);
 }
 
 async fn two_instances_on_one_database_check_at_most_five_passwords(b: Backend) {
