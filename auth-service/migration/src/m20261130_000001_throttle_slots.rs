@@ -22,25 +22,11 @@ enum ThrottleSlots {
 #[derive(DeriveIden)]
 enum LoginFailures {
     Table,
-    Id,
-    ThrottleKey,
-    CreatedAt,
 }
 
 #[derive(DeriveIden)]
 enum LoginLocks {
     Table,
-    ThrottleKey,
-    LockCount,
-    LockedUntil,
-    UpdatedAt,
-}
-
-fn tz(col: impl IntoIden) -> ColumnDef {
-    ColumnDef::new(col)
-        .timestamp_with_time_zone()
-        .not_null()
-        .take()
 }
 
 #[async_trait::async_trait]
@@ -111,50 +97,6 @@ impl MigrationTrait for Migration {
             )
             .await?;
         // The tables of the initial migration, empty.
-        manager
-            .create_table(
-                Table::create()
-                    .table(LoginFailures::Table)
-                    .col(
-                        ColumnDef::new(LoginFailures::Id)
-                            .uuid()
-                            .not_null()
-                            .primary_key(),
-                    )
-                    .col(
-                        ColumnDef::new(LoginFailures::ThrottleKey)
-                            .string_len(64)
-                            .not_null(),
-                    )
-                    .col(tz(LoginFailures::CreatedAt))
-                    .to_owned(),
-            )
-            .await?;
-        manager
-            .create_index(
-                Index::create()
-                    .name("ix_login_failures_key_time")
-                    .table(LoginFailures::Table)
-                    .col(LoginFailures::ThrottleKey)
-                    .col(LoginFailures::CreatedAt)
-                    .to_owned(),
-            )
-            .await?;
-        manager
-            .create_table(
-                Table::create()
-                    .table(LoginLocks::Table)
-                    .col(
-                        ColumnDef::new(LoginLocks::ThrottleKey)
-                            .string_len(64)
-                            .not_null()
-                            .primary_key(),
-                    )
-                    .col(ColumnDef::new(LoginLocks::LockCount).integer().not_null())
-                    .col(tz(LoginLocks::LockedUntil))
-                    .col(tz(LoginLocks::UpdatedAt))
-                    .to_owned(),
-            )
-            .await
+        crate::m20261123_000001_initial::create_login_throttle_tables(manager).await
     }
 }

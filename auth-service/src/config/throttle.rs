@@ -86,14 +86,9 @@ fn count(vars: &Vars<'_>, name: &'static str, default: u32) -> Result<u32, Confi
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::collections::HashMap;
 
     fn read(pairs: &[(&str, &str)]) -> Result<ThrottleSettings, ConfigError> {
-        let map: HashMap<String, String> = pairs
-            .iter()
-            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-            .collect();
-        let get = move |k: &str| map.get(k).cloned();
+        let get = test_support::settings_lookup(pairs.iter().copied());
         ThrottleSettings::read(&Vars::new(&get))
     }
 

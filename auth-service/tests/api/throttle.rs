@@ -50,6 +50,38 @@ pub async fn age_slots(app: &TestApp, ms: i64) {
         .unwrap();
 }
 
+/// Signs in to `acme` through the form as if from `xff` (behind a trusted proxy).
+pub async fn login_from(
+    app: &TestApp,
+    xff: &str,
+    email: &str,
+    password: &str,
+) -> reqwest::Response {
+    let token = app.csrf_token("/login").await;
+    app.client
+        .post(app.url("/login"))
+        .header("x-forwarded-for", xff)
+        .form(&[
+            ("csrf_token", token.as_str()),
+            ("tenant", "acme"),
+            ("email", email),
+            ("password", password),
+        ])
+        .send()
+        .await
+        .unwrap()
+}
+
+/// `n` wrong passwords for ada@acme through the form, each checked (401).
+async fn fail(app: &TestApp, n: usize) {
+    for i in 0..n {
+        let res = app
+            .login("acme", "ada@acme.test", "wrong password!", "/")
+            .await;
+        assert_eq!(res.status(), 401, "failure {i}");
+    }
+}
+
 async fn five_failures_lock_known_and_unknown_accounts_alike(b: Backend) {
     let app = TestApp::spawn(b).await;
     app.acme().await;
@@ -88,12 +120,7 @@ async fn a_lock_ends_one_window_after_the_last_check_and_never_escalates(b: Back
     let app = TestApp::spawn(b).await;
     app.acme().await;
     for round in 0..3 {
-        for _ in 0..5 {
-            let res = app
-                .login("acme", "ada@acme.test", "wrong password!", "/")
-                .await;
-            assert_eq!(res.status(), 401, "round {round}");
-        }
+        fail(&app, 5).await;
         // Asking again and again while locked neither extends nor escalates the lock.
         for _ in 0..3 {
             let res = app.login("acme", "ada@acme.test", PASSWORD, "/").await;
@@ -113,10 +140,7 @@ async fn a_lock_ends_one_window_after_the_last_check_and_never_escalates(b: Back
 async fn retry_after_is_the_time_until_the_oldest_slot_frees(b: Backend) {
     let app = TestApp::spawn(b).await;
     app.acme().await;
-    for _ in 0..5 {
-        app.login("acme", "ada@acme.test", "wrong password!", "/")
-            .await;
-    }
+    fail(&app, 5).await;
     // The five checks happened 13 minutes ago: the first slot frees in 2 minutes.
     age_slots(&app, 13 * 60 * 1000).await;
     let res = app.login("acme", "ada@acme.test", PASSWORD, "/").await;
@@ -138,10 +162,7 @@ async fn retry_after_is_the_time_until_the_oldest_slot_frees(b: Backend) {
 async fn a_success_clears_the_count_of_its_address(b: Backend) {
     let app = TestApp::spawn(b).await;
     app.acme().await;
-    for _ in 0..4 {
-        app.login("acme", "ada@acme.test", "wrong password!", "/")
-            .await;
-    }
+    fail(&app, 4).await;
     // The success through the JSON API (same address): this browser stays signed out.
     let (status, _) = post(
         &app,
@@ -151,12 +172,7 @@ async fn a_success_clears_the_count_of_its_address(b: Backend) {
     .await;
     assert_eq!(status, 200);
     // Five more tries before the lock: the four failures were forgotten.
-    for _ in 0..5 {
-        let res = app
-            .login("acme", "ada@acme.test", "wrong password!", "/")
-            .await;
-        assert_eq!(res.status(), 401);
-    }
+    fail(&app, 5).await;
     let res = app.login("acme", "ada@acme.test", PASSWORD, "/").await;
     assert_eq!(res.status(), 429);
 }
@@ -192,24 +208,7 @@ async fn behind_a_trusted_proxy_the_forwarded_client_is_counted(b: Backend) {
     })
     .await;
     app.acme().await;
-    let attempt = |xff: &'static str, email: &'static str, password: &'static str| {
-        let app = &app;
-        async move {
-            let token = app.csrf_token("/login").await;
-            app.client
-                .post(app.url("/login"))
-                .header("x-forwarded-for", xff)
-                .form(&[
-                    ("csrf_token", token.as_str()),
-                    ("tenant", "acme"),
-                    ("email", email),
-                    ("password", password),
-                ])
-                .send()
-                .await
-                .unwrap()
-        }
-    };
+    let attempt = |xff, email, password| login_from(&app, xff, email, password);
     assert_eq!(
         attempt("198.51.100.1", "a@acme.test", "wrong password!")
             .await
@@ -236,10 +235,7 @@ async fn behind_a_trusted_proxy_the_forwarded_client_is_counted(b: Backend) {
 async fn user_unlock_clears_the_accounts_limits_and_is_audited(b: Backend) {
     let app = TestApp::spawn(b).await;
     app.acme().await;
-    for _ in 0..5 {
-        app.login("acme", "ada@acme.test", "wrong password!", "/")
-            .await;
-    }
+    fail(&app, 5).await;
     assert_eq!(
         app.login("acme", "ada@acme.test", PASSWORD, "/")
             .await

@@ -12,7 +12,7 @@ use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
 use serde_json::json;
 
 use crate::api::helpers::{Backend, PASSWORD, TestApp, plain_client};
-use crate::api::throttle::{age_slots, retry_after};
+use crate::api::throttle::{age_slots, login_from, retry_after};
 use test_support::db_tests;
 
 db_tests!(
@@ -123,20 +123,7 @@ async fn the_owner_signs_in_from_another_address_right_after_a_burst(b: Backend)
     assert_eq!(create(&app.address, "198.51.100.1", PASSWORD).await.0, 429);
     assert_eq!(create(&app.address, "203.0.113.5", PASSWORD).await.0, 200);
     // The HTML form, from yet another address, too.
-    let token = app.csrf_token("/login").await;
-    let res = app
-        .client
-        .post(app.url("/login"))
-        .header("x-forwarded-for", "192.0.2.44")
-        .form(&[
-            ("csrf_token", token.as_str()),
-            ("tenant", "acme"),
-            ("email", "ada@acme.test"),
-            ("password", PASSWORD),
-        ])
-        .send()
-        .await
-        .unwrap();
+    let res = login_from(&app, "192.0.2.44", "ada@acme.test", PASSWORD).await;
     assert_eq!(res.status(), 303);
     // IPv6 counts per /64: another address of the attacker's /64 is refused, another
     // /64 is not; IPv4-mapped IPv6 is the IPv4 address.
