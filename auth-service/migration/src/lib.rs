@@ -7,6 +7,7 @@
 pub use sea_orm_migration::prelude::*;
 
 mod m20261123_000001_initial;
+mod m20261130_000001_throttle_slots;
 mod m20261130_000002_refresh_families;
 
 /// The ordered list of auth-service migrations.
@@ -18,6 +19,7 @@ impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
         vec![
             Box::new(m20261123_000001_initial::Migration),
+            Box::new(m20261130_000001_throttle_slots::Migration),
             Box::new(m20261130_000002_refresh_families::Migration),
         ]
     }

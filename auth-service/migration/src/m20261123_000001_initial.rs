@@ -270,51 +270,7 @@ impl MigrationTrait for Migration {
             )
             .await?;
 
-        manager
-            .create_table(
-                Table::create()
-                    .table(LoginFailures::Table)
-                    .col(
-                        ColumnDef::new(LoginFailures::Id)
-                            .uuid()
-                            .not_null()
-                            .primary_key(),
-                    )
-                    .col(
-                        ColumnDef::new(LoginFailures::ThrottleKey)
-                            .string_len(64)
-                            .not_null(),
-                    )
-                    .col(tz(LoginFailures::CreatedAt))
-                    .to_owned(),
-            )
-            .await?;
-        manager
-            .create_index(
-                Index::create()
-                    .name("ix_login_failures_key_time")
-                    .table(LoginFailures::Table)
-                    .col(LoginFailures::ThrottleKey)
-                    .col(LoginFailures::CreatedAt)
-                    .to_owned(),
-            )
-            .await?;
-        manager
-            .create_table(
-                Table::create()
-                    .table(LoginLocks::Table)
-                    .col(
-                        ColumnDef::new(LoginLocks::ThrottleKey)
-                            .string_len(64)
-                            .not_null()
-                            .primary_key(),
-                    )
-                    .col(ColumnDef::new(LoginLocks::LockCount).integer().not_null())
-                    .col(tz(LoginLocks::LockedUntil))
-                    .col(tz(LoginLocks::UpdatedAt))
-                    .to_owned(),
-            )
-            .await
+        create_login_throttle_tables(manager).await
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
@@ -332,4 +288,54 @@ impl MigrationTrait for Migration {
         }
         Ok(())
     }
+}
+
+/// The sign-in throttle tables of this schema (`login_failures`, `login_locks`): created
+/// here, dropped by the throttle-slots migration and re-created by its `down`.
+pub(crate) async fn create_login_throttle_tables(manager: &SchemaManager<'_>) -> Result<(), DbErr> {
+    manager
+        .create_table(
+            Table::create()
+                .table(LoginFailures::Table)
+                .col(
+                    ColumnDef::new(LoginFailures::Id)
+                        .uuid()
+                        .not_null()
+                        .primary_key(),
+                )
+                .col(
+                    ColumnDef::new(LoginFailures::ThrottleKey)
+                        .string_len(64)
+                        .not_null(),
+                )
+                .col(tz(LoginFailures::CreatedAt))
+                .to_owned(),
+        )
+        .await?;
+    manager
+        .create_index(
+            Index::create()
+                .name("ix_login_failures_key_time")
+                .table(LoginFailures::Table)
+                .col(LoginFailures::ThrottleKey)
+                .col(LoginFailures::CreatedAt)
+                .to_owned(),
+        )
+        .await?;
+    manager
+        .create_table(
+            Table::create()
+                .table(LoginLocks::Table)
+                .col(
+                    ColumnDef::new(LoginLocks::ThrottleKey)
+                        .string_len(64)
+                        .not_null()
+                        .primary_key(),
+                )
+                .col(ColumnDef::new(LoginLocks::LockCount).integer().not_null())
+                .col(tz(LoginLocks::LockedUntil))
+                .col(tz(LoginLocks::UpdatedAt))
+                .to_owned(),
+        )
+        .await
 }

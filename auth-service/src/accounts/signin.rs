@@ -2,18 +2,21 @@
 //! (`POST /login`, `GET /refresh`, the account page, `jwt/create/`, `jwt/refresh/`,
 //! `users/set_password/`). The rules: one answer for every kind of failure
 //! ([`FAILED`]), a dummy argon2 verification when there is no account, the
-//! database-backed throttle keyed by `(tenant slug as typed, email)` and client IP,
-//! the audit log, and a replayed refresh token revoking its family and being audited.
+//! password-guessing limits of [`crate::accounts::throttle`] — a slot reserved before
+//! argon2 runs and settled after, on the one path every password check takes
+//! (`admit`, `verify_reserved`, `settle`) — the audit log, and a replayed refresh
+//! token revoking its family and being audited.
 
 use std::net::IpAddr;
 
 use chrono::Utc;
 use sea_orm::{ActiveModelTrait, IntoActiveModel, Set};
 use secrecy::SecretString;
+use uuid::Uuid;
 
 use crate::accounts::sessions::{Refreshed, Session};
 use crate::accounts::tenants;
-use crate::accounts::throttle::{AttemptKeys, Throttled};
+use crate::accounts::throttle::{Admission, AttemptKeys, Reservation, Throttled};
 use crate::accounts::users;
 use crate::error::AppError;
 use crate::infra::audit::{self, AuditEvent, EventContext};
@@ -46,8 +49,8 @@ pub struct Credentials<'a> {
     pub password: &'a str,
 }
 
-/// Signs in with a password: throttle check, lookup, verification (a dummy one when
-/// there is no account), failure counting and locking, audit, and a new session.
+/// Signs in with a password: a reserved slot (or a refusal), lookup, verification (a
+/// dummy one when there is no account), the attempt settled, audit, and a new session.
 ///
 /// # Errors
 /// A database failure, or hashing busy/failed.
@@ -64,24 +67,18 @@ pub async fn sign_in(
         return Ok(SignIn::Failed);
     }
     let keys = AttemptKeys::new(&tenant_raw, email_raw, ip);
-    if let Some(t) = state.throttle.check(&state.db, &keys).await? {
-        audit::record(
-            &state.db,
-            AuditEvent::LoginThrottled,
-            None,
-            None,
-            ctx,
-            Some(format!("tenant {tenant_raw}")),
-        )
-        .await?;
-        return Ok(SignIn::Throttled(t));
-    }
+    let detail = format!("tenant {tenant_raw}");
+    let reservation = match admit(state, &keys, None, None, ctx, detail).await? {
+        Ok(r) => r,
+        Err(t) => return Ok(SignIn::Throttled(t)),
+    };
     let tenant = tenants::find_by_slug(&state.db, &tenant_raw).await?;
     let user = match &tenant {
         Some(t) => users::find_by_email(&state.db, t.id, email_raw).await?,
         None => None,
     };
-    let verified = verify(state, creds.password, user.as_ref()).await?;
+    let (reservation, verified) =
+        verify_reserved(state, reservation, creds.password, user.as_ref()).await?;
     let active =
         tenant.as_ref().is_some_and(|t| t.is_active) && user.as_ref().is_some_and(|u| u.is_active);
     let (Some(tenant), Some(user), true) = (
@@ -95,15 +92,8 @@ pub async fn sign_in(
             (_, _, Verified::No) => "wrong password",
             _ => "inactive account",
         };
-        record_failure(
-            state,
-            &keys,
-            tenant.as_ref().map(|t| t.id),
-            user.as_ref().map(|u| u.id),
-            ctx,
-            reason,
-        )
-        .await?;
+        let ids = (tenant.as_ref().map(|t| t.id), user.as_ref().map(|u| u.id));
+        settle(state, reservation, ids, ctx, Err(reason)).await?;
         return Ok(SignIn::Failed);
     };
     let mut model = user.into_active_model();
@@ -112,7 +102,14 @@ pub async fn sign_in(
     }
     model.last_login_at = Set(Some(Utc::now()));
     let user = model.update(&state.db).await?;
-    state.throttle.record_success(&state.db, &keys).await?;
+    settle(
+        state,
+        reservation,
+        (Some(tenant.id), Some(user.id)),
+        ctx,
+        Ok(()),
+    )
+    .await?;
     let session = state.sessions.start(&state.db, user, tenant, ctx).await?;
     audit::record(
         &state.db,
@@ -138,8 +135,8 @@ pub enum PasswordCheck {
 }
 
 /// Re-checks the password of a signed-in user (before a password change): the same
-/// throttle keys as signing in to that account, so guessing through this door counts
-/// towards the same lock.
+/// limits and keys as signing in to that account from that address, so guessing through
+/// this door counts towards the same lock.
 ///
 /// # Errors
 /// A database failure, or hashing busy/failed.
@@ -152,30 +149,18 @@ pub async fn check_password(
     ctx: &EventContext,
 ) -> Result<PasswordCheck, AppError> {
     let keys = AttemptKeys::new(&tenant.slug, &user.email, ip);
-    if let Some(t) = state.throttle.check(&state.db, &keys).await? {
-        audit::record(
-            &state.db,
-            AuditEvent::LoginThrottled,
-            Some(tenant.id),
-            Some(user.id),
-            ctx,
-            Some("password re-check".to_owned()),
-        )
-        .await?;
-        return Ok(PasswordCheck::Throttled(t));
-    }
-    if verify(state, password, Some(user)).await? == Verified::No {
-        record_failure(
-            state,
-            &keys,
-            Some(tenant.id),
-            Some(user.id),
-            ctx,
-            "wrong current password",
-        )
-        .await?;
+    let ids = (Some(tenant.id), Some(user.id));
+    let detail = "password re-check".to_owned();
+    let reservation = match admit(state, &keys, ids.0, ids.1, ctx, detail).await? {
+        Ok(r) => r,
+        Err(t) => return Ok(PasswordCheck::Throttled(t)),
+    };
+    let (reservation, verified) = verify_reserved(state, reservation, password, Some(user)).await?;
+    if verified == Verified::No {
+        settle(state, reservation, ids, ctx, Err("wrong current password")).await?;
         return Ok(PasswordCheck::Wrong);
     }
+    settle(state, reservation, ids, ctx, Ok(())).await?;
     Ok(PasswordCheck::Ok)
 }
 
@@ -212,6 +197,56 @@ pub async fn refresh(
     }
 }
 
+/// Reserves the attempt's slots before any password is checked; a refusal is audited
+/// (`login_throttled`, with `detail`) and returned.
+///
+/// # Errors
+/// A database failure.
+async fn admit(
+    state: &AppState,
+    keys: &AttemptKeys,
+    tenant_id: Option<Uuid>,
+    user_id: Option<Uuid>,
+    ctx: &EventContext,
+    detail: String,
+) -> Result<Result<Reservation, Throttled>, AppError> {
+    match state.throttle.reserve(&state.db, keys).await? {
+        Admission::Granted(r) => Ok(Ok(r)),
+        Admission::Refused(t) => {
+            audit::record(
+                &state.db,
+                AuditEvent::LoginThrottled,
+                tenant_id,
+                user_id,
+                ctx,
+                Some(detail),
+            )
+            .await?;
+            Ok(Err(t))
+        }
+    }
+}
+
+/// Verifies under a reservation; when no check could run (hashing busy or failed) the
+/// slots are given back before the error is returned.
+///
+/// # Errors
+/// A database failure, or hashing busy/failed.
+async fn verify_reserved(
+    state: &AppState,
+    reservation: Reservation,
+    password: &str,
+    user: Option<&user::Model>,
+) -> Result<(Reservation, Verified), AppError> {
+    match verify(state, password, user).await {
+        Ok(v) => Ok((reservation, v)),
+        Err(e) => {
+            state.throttle.cancel(&state.db, reservation).await?;
+            Err(e)
+        }
+    }
+}
+
 /// Verifies against the stored hash, or a dummy one; over-long passwords cannot be right.
 async fn verify(
     state: &AppState,
@@ -228,15 +263,25 @@ async fn verify(
         .await?)
 }
 
-/// Audits a failure and counts it; audits the lock it may cause.
-async fn record_failure(
+/// Settles a checked attempt: a success frees the account for this address; a failure
+/// (`Err(reason)`) keeps its slots, is audited, and so is the lock it may leave.
+///
+/// # Errors
+/// A database failure.
+async fn settle(
     state: &AppState,
-    keys: &AttemptKeys,
-    tenant_id: Option<uuid::Uuid>,
-    user_id: Option<uuid::Uuid>,
+    reservation: Reservation,
+    (tenant_id, user_id): (Option<Uuid>, Option<Uuid>),
     ctx: &EventContext,
-    reason: &str,
+    outcome: Result<(), &str>,
 ) -> Result<(), AppError> {
+    let Err(reason) = outcome else {
+        state
+            .throttle
+            .settle_success(&state.db, reservation)
+            .await?;
+        return Ok(());
+    };
     audit::record(
         &state.db,
         AuditEvent::LoginFailure,
@@ -246,14 +291,18 @@ async fn record_failure(
         Some(reason.to_owned()),
     )
     .await?;
-    if let Some(lock) = state.throttle.record_failure(&state.db, keys).await? {
+    if let Some(lock) = state
+        .throttle
+        .settle_failure(&state.db, reservation)
+        .await?
+    {
         audit::record(
             &state.db,
             AuditEvent::Lock,
             tenant_id,
             user_id,
             ctx,
-            Some(format!("locked for {} s", lock.retry_after.as_secs())),
+            Some(format!("locked for {} s", lock.retry_after_secs())),
         )
         .await?;
     }

@@ -1,43 +1,79 @@
-//! Brute-force throttle of sign-in, kept in the database so that every instance sees
-//! the same counts. Failures are counted per account key — `(tenant slug as typed,
-//! lowercase email)`, hashed, whether or not such an account exists, so a lock reveals
-//! nothing — and per client IP, in a sliding window. Crossing the account threshold
-//! locks the key for `lock_base · 2^(n-1)` (n = how many times it was locked, capped);
-//! the IP limit refuses until old failures leave the window.
+//! The password-guessing limits, kept in the database so that every instance shares
+//! them, and counted BEFORE the password is checked: an attempt first reserves a slot in
+//! each of three buckets ([`Throttle::reserve`]), then argon2 runs, then the attempt is
+//! settled. Buckets, each a sliding window (`THROTTLE_WINDOW`, 15 minutes):
+//!
+//! - the account (tenant slug as typed + email, lowercase; hashed, whether or not such
+//!   an account exists, so a refusal reveals nothing) from one client address (IPv6 per
+//!   /64, IPv4-mapped IPv6 as IPv4): `THROTTLE_ACCOUNT_ADDRESS_MAX` (5);
+//! - the account from every address: `THROTTLE_ACCOUNT_MAX` (50), which slows guessing
+//!   spread over many addresses without locking its owner out for long;
+//! - the address across accounts: `THROTTLE_ADDRESS_MAX` (50).
+//!
+//! A refused attempt claims nothing, so nothing is extended by asking again: every lock
+//! ends at most one window after the last checked password, with no escalation. A
+//! failure keeps its slots; a success empties the account's bucket for that address and
+//! gives back its own slots in the two others. [`clear_account`] empties every bucket of
+//! an account (`auth-service user unlock`, a password reset).
 
-use std::net::IpAddr;
+mod slots;
+
+use std::net::{IpAddr, Ipv6Addr};
 use std::time::Duration;
 
-use chrono::{DateTime, Utc};
-use sea_orm::sea_query::OnConflict;
-use sea_orm::{
-    ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, Set,
-};
+use chrono::Utc;
+use sea_orm::{ConnectionTrait, DbErr};
 use uuid::Uuid;
 
+use self::slots::{Bucket, Claimed};
 use crate::config::ThrottleSettings;
+use crate::infra::audit::{self, AuditEvent, EventContext};
 use crate::infra::crypto::sha256_hex;
-use crate::infra::entities::{login_failure, login_lock};
+use crate::infra::entities::{tenant, user};
 
-/// The two keys a sign-in attempt is counted under.
+/// The buckets a password check is counted in (hashed keys).
 #[derive(Clone, Debug)]
 pub struct AttemptKeys {
     account: String,
-    ip: String,
+    pair: String,
+    address: String,
+}
+
+/// The account part of the keys: the slug and email as typed, trimmed and lowercase.
+fn account_key(slug: &str, email: &str) -> String {
+    let account = format!(
+        "account\0{}\0{}",
+        slug.trim().to_lowercase(),
+        email.trim().to_lowercase()
+    );
+    sha256_hex(account.as_bytes())
+}
+
+/// The client address as counted: IPv4 (also when IPv4-mapped), or the IPv6 /64.
+#[must_use]
+pub fn address_scope(ip: IpAddr) -> String {
+    match ip {
+        IpAddr::V4(v4) => v4.to_string(),
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => v4.to_string(),
+            None => {
+                let network = Ipv6Addr::from(u128::from(v6) & !(u128::MAX >> 64));
+                format!("{network}/64")
+            }
+        },
+    }
 }
 
 impl AttemptKeys {
-    /// Keys for an attempt on `slug`/`email` from `ip` (inputs normalized, then hashed).
+    /// Keys for a check of `slug`/`email` from `ip` (inputs normalized, then hashed).
     #[must_use]
     pub fn new(slug: &str, email: &str, ip: IpAddr) -> Self {
-        let account = format!(
-            "account\0{}\0{}",
-            slug.trim().to_lowercase(),
-            email.trim().to_lowercase()
-        );
+        let account = account_key(slug, email);
+        let address = address_scope(ip);
         Self {
-            account: sha256_hex(account.as_bytes()),
-            ip: sha256_hex(format!("ip\0{ip}").as_bytes()),
+            pair: sha256_hex(format!("pair\0{account}\0{address}").as_bytes()),
+            address: sha256_hex(format!("address\0{address}").as_bytes()),
+            account,
         }
     }
 }
@@ -45,21 +81,23 @@ impl AttemptKeys {
 /// An attempt is refused for this long.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Throttled {
-    /// Time until the next attempt may succeed.
+    /// Time until a slot frees, so that an attempt may be checked again.
     pub retry_after: Duration,
 }
 
 impl Throttled {
-    /// Whole minutes for the message ("try again in N minutes"), at least 1.
-    #[must_use]
-    pub fn minutes(&self) -> u64 {
-        self.retry_after.as_secs().div_ceil(60).max(1)
-    }
-
-    /// Whole seconds for `Retry-After`, at least 1.
+    /// Whole seconds for `Retry-After`, rounded up (asking again then is admitted), at
+    /// least 1.
     #[must_use]
     pub fn retry_after_secs(&self) -> u64 {
-        self.retry_after.as_secs().max(1)
+        let d = self.retry_after;
+        (d.as_secs() + u64::from(d.subsec_nanos() > 0)).max(1)
+    }
+
+    /// Whole minutes for the message ("try again in N minutes"), rounded up, at least 1.
+    #[must_use]
+    pub fn minutes(&self) -> u64 {
+        self.retry_after_secs().div_ceil(60)
     }
 
     /// The message shown to the client.
@@ -71,155 +109,242 @@ impl Throttled {
     }
 }
 
-/// The throttle with its settings.
+/// The slots one attempt holds, until it is settled. Dropped unsettled (a cancelled
+/// request) it keeps them, as a failure would: asking and hanging up gains nothing.
+#[derive(Debug)]
+#[must_use = "settle the reservation after the check"]
+pub struct Reservation {
+    keys: AttemptKeys,
+    claim: Uuid,
+}
+
+/// Whether an attempt may check a password.
+#[derive(Debug)]
+pub enum Admission {
+    /// Yes: the slots are reserved; settle them after the check.
+    Granted(Reservation),
+    /// No: a bucket is full; nothing was reserved.
+    Refused(Throttled),
+}
+
+/// The limits with their settings.
 #[derive(Clone, Debug)]
 pub struct Throttle {
     settings: ThrottleSettings,
 }
 
-fn chrono_dur(d: Duration) -> chrono::Duration {
-    chrono::Duration::from_std(d).unwrap_or(chrono::Duration::MAX)
-}
-
-fn until(now: DateTime<Utc>, later: DateTime<Utc>) -> Duration {
-    (later - now).to_std().unwrap_or(Duration::ZERO)
+fn now_ms() -> i64 {
+    Utc::now().timestamp_millis()
 }
 
 impl Throttle {
-    /// A throttle with these limits.
+    /// The limits of `settings`.
     #[must_use]
     pub fn new(settings: ThrottleSettings) -> Self {
         Self { settings }
     }
 
-    /// Whether an attempt under `keys` may go ahead now.
-    ///
-    /// # Errors
-    /// A database failure.
-    pub async fn check(
-        &self,
-        db: &impl ConnectionTrait,
-        keys: &AttemptKeys,
-    ) -> Result<Option<Throttled>, sea_orm::DbErr> {
-        let now = Utc::now();
-        if let Some(lock) = login_lock::Entity::find_by_id(keys.account.clone())
-            .one(db)
-            .await?
-            && lock.locked_until > now
-        {
-            return Ok(Some(Throttled {
-                retry_after: until(now, lock.locked_until),
-            }));
-        }
-        let since = now - chrono_dur(self.settings.window);
-        let ip_failures = login_failure::Entity::find()
-            .filter(login_failure::Column::ThrottleKey.eq(keys.ip.clone()))
-            .filter(login_failure::Column::CreatedAt.gt(since))
-            .order_by_asc(login_failure::Column::CreatedAt)
-            .all(db)
-            .await?;
-        let limit = self.settings.ip_max_failures as usize;
-        if ip_failures.len() >= limit {
-            // Free again once enough failures have left the window.
-            let oldest_relevant = &ip_failures[ip_failures.len() - limit];
-            let free_at = oldest_relevant.created_at + chrono_dur(self.settings.window);
-            return Ok(Some(Throttled {
-                retry_after: until(now, free_at).max(Duration::from_secs(1)),
-            }));
-        }
-        Ok(None)
+    fn window_ms(&self) -> i64 {
+        i64::try_from(self.settings.window.as_millis()).unwrap_or(i64::MAX)
     }
 
-    /// Records a failure; returns the new lock when this failure crossed the threshold.
+    /// The buckets of `keys`, in the order they are claimed.
+    fn buckets(&self, keys: &AttemptKeys) -> [Bucket; 3] {
+        let s = &self.settings;
+        [
+            Bucket {
+                key: keys.pair.clone(),
+                account: Some(keys.account.clone()),
+                limit: s.account_address_max,
+            },
+            Bucket {
+                key: keys.account.clone(),
+                account: Some(keys.account.clone()),
+                limit: s.account_max,
+            },
+            Bucket {
+                key: keys.address.clone(),
+                account: None,
+                limit: s.address_max,
+            },
+        ]
+    }
+
+    /// Reserves a slot in every bucket of `keys`, or none: refused, with the time
+    /// until every bucket has a free slot again.
     ///
     /// # Errors
-    /// A database failure.
-    pub async fn record_failure(
+    /// A database failure (slots claimed so far are given back when possible).
+    pub async fn reserve(
         &self,
         db: &impl ConnectionTrait,
         keys: &AttemptKeys,
-    ) -> Result<Option<Throttled>, sea_orm::DbErr> {
-        let now = Utc::now();
-        for key in [&keys.account, &keys.ip] {
-            login_failure::Entity::insert(login_failure::ActiveModel {
-                id: Set(Uuid::new_v4()),
-                throttle_key: Set(key.clone()),
-                created_at: Set(now),
-            })
-            .exec_without_returning(db)
-            .await?;
+    ) -> Result<Admission, DbErr> {
+        let (now, window) = (now_ms(), self.window_ms());
+        let claim = Uuid::new_v4();
+        let buckets = self.buckets(keys);
+        for (i, bucket) in buckets.iter().enumerate() {
+            match slots::claim(db, bucket, claim, now, window).await {
+                Ok(Claimed::Yes) => {}
+                Ok(Claimed::Full(wait)) => {
+                    for held in &buckets[..i] {
+                        slots::release(db, held, claim).await?;
+                    }
+                    let mut retry_after = wait;
+                    for later in &buckets[i + 1..] {
+                        retry_after =
+                            retry_after.max(slots::wait_for(db, later, now, window).await?);
+                    }
+                    // A racer's slot taken after `now` may end a little after
+                    // `now + window`; no wait is longer than the window.
+                    let retry_after = retry_after.min(self.settings.window);
+                    return Ok(Admission::Refused(Throttled { retry_after }));
+                }
+                Err(e) => {
+                    for held in &buckets[..i] {
+                        // Best effort: the first error is the one reported.
+                        let _ = slots::release(db, held, claim).await;
+                    }
+                    return Err(e);
+                }
+            }
         }
-        let since = now - chrono_dur(self.settings.window);
-        // Failures older than the window no longer count for these keys: drop them.
-        login_failure::Entity::delete_many()
-            .filter(
-                login_failure::Column::ThrottleKey.is_in([keys.account.clone(), keys.ip.clone()]),
-            )
-            .filter(login_failure::Column::CreatedAt.lte(since))
-            .exec(db)
-            .await?;
-        let failures = login_failure::Entity::find()
-            .filter(login_failure::Column::ThrottleKey.eq(keys.account.clone()))
-            .filter(login_failure::Column::CreatedAt.gt(since))
-            .count(db)
-            .await?;
-        if failures < u64::from(self.settings.account_max_failures) {
-            return Ok(None);
-        }
-        let previous = login_lock::Entity::find_by_id(keys.account.clone())
-            .one(db)
-            .await?;
-        let count = previous.map_or(0, |l| l.lock_count).saturating_add(1);
-        let factor = 2u32.saturating_pow(u32::try_from(count - 1).unwrap_or(u32::MAX).min(20));
-        let length = self
-            .settings
-            .lock_base
-            .saturating_mul(factor)
-            .min(self.settings.lock_max);
-        let locked_until = now + chrono_dur(length);
-        login_lock::Entity::insert(login_lock::ActiveModel {
-            throttle_key: Set(keys.account.clone()),
-            lock_count: Set(count),
-            locked_until: Set(locked_until),
-            updated_at: Set(now),
-        })
-        .on_conflict(
-            OnConflict::column(login_lock::Column::ThrottleKey)
-                .update_columns([
-                    login_lock::Column::LockCount,
-                    login_lock::Column::LockedUntil,
-                    login_lock::Column::UpdatedAt,
-                ])
-                .to_owned(),
-        )
-        .exec_without_returning(db)
-        .await?;
-        // The count starts again after the lock; the lock count remembers the history.
-        login_failure::Entity::delete_many()
-            .filter(login_failure::Column::ThrottleKey.eq(keys.account.clone()))
-            .exec(db)
-            .await?;
-        Ok(Some(Throttled {
-            retry_after: length,
+        Ok(Admission::Granted(Reservation {
+            keys: keys.clone(),
+            claim,
         }))
     }
 
-    /// Forgets the account's failures and lock history after a successful sign-in.
+    /// Settles a wrong password: the slots stay used. Returns the lock it leaves, when
+    /// the account's bucket for this address (or for every address) is now full.
     ///
     /// # Errors
     /// A database failure.
-    pub async fn record_success(
+    pub async fn settle_failure(
         &self,
         db: &impl ConnectionTrait,
-        keys: &AttemptKeys,
-    ) -> Result<(), sea_orm::DbErr> {
-        login_failure::Entity::delete_many()
-            .filter(login_failure::Column::ThrottleKey.eq(keys.account.clone()))
-            .exec(db)
-            .await?;
-        login_lock::Entity::delete_by_id(keys.account.clone())
-            .exec(db)
-            .await?;
+        reservation: Reservation,
+    ) -> Result<Option<Throttled>, DbErr> {
+        let (now, window) = (now_ms(), self.window_ms());
+        let [pair, account, _] = self.buckets(&reservation.keys);
+        let wait = slots::wait_for(db, &pair, now, window)
+            .await?
+            .max(slots::wait_for(db, &account, now, window).await?);
+        Ok((!wait.is_zero()).then_some(Throttled { retry_after: wait }))
+    }
+
+    /// Settles a right password: the account's bucket for this address is emptied, and
+    /// the attempt's slots in the account's and the address's buckets are given back.
+    ///
+    /// # Errors
+    /// A database failure.
+    pub async fn settle_success(
+        &self,
+        db: &impl ConnectionTrait,
+        reservation: Reservation,
+    ) -> Result<(), DbErr> {
+        let [pair, account, address] = self.buckets(&reservation.keys);
+        slots::clear(db, &pair).await?;
+        slots::release(db, &account, reservation.claim).await?;
+        slots::release(db, &address, reservation.claim).await
+    }
+
+    /// Settles an attempt whose password was never checked (hashing busy or failed):
+    /// every slot is given back.
+    ///
+    /// # Errors
+    /// A database failure.
+    pub async fn cancel(
+        &self,
+        db: &impl ConnectionTrait,
+        reservation: Reservation,
+    ) -> Result<(), DbErr> {
+        for bucket in &self.buckets(&reservation.keys) {
+            slots::release(db, bucket, reservation.claim).await?;
+        }
         Ok(())
+    }
+
+    /// Deletes slots that left the window (they are re-created when needed); the number
+    /// deleted. For a periodic clean-up.
+    ///
+    /// # Errors
+    /// A database failure.
+    pub async fn prune(&self, db: &impl ConnectionTrait) -> Result<u64, DbErr> {
+        slots::prune(db, now_ms() - self.window_ms()).await
+    }
+}
+
+/// Clears every password-guessing count of an account (from every address), and
+/// audits it with `why`: `auth-service user unlock`, and a successful password reset.
+/// Returns the number of slots removed.
+///
+/// # Errors
+/// A database failure.
+pub async fn clear_account(
+    db: &impl ConnectionTrait,
+    tenant: &tenant::Model,
+    user: &user::Model,
+    ctx: &EventContext,
+    why: &str,
+) -> Result<u64, DbErr> {
+    let cleared = slots::clear_account(db, &account_key(&tenant.slug, &user.email)).await?;
+    audit::record(
+        db,
+        AuditEvent::ThrottleCleared,
+        Some(tenant.id),
+        Some(user.id),
+        ctx,
+        Some(format!("{why}; {cleared} slots")),
+    )
+    .await?;
+    Ok(cleared)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ip(s: &str) -> IpAddr {
+        s.parse().unwrap()
+    }
+
+    #[test]
+    fn ipv6_counts_per_64_and_mapped_ipv4_as_ipv4() {
+        assert_eq!(address_scope(ip("203.0.113.7")), "203.0.113.7");
+        assert_eq!(address_scope(ip("::ffff:203.0.113.7")), "203.0.113.7");
+        assert_eq!(
+            address_scope(ip("2001:db8:1:2:aaaa:bbbb:cccc:dddd")),
+            "2001:db8:1:2::/64"
+        );
+        let a = AttemptKeys::new("acme", "ada@acme.test", ip("2001:db8:1:2::1"));
+        let b = AttemptKeys::new(" ACME", "Ada@Acme.test ", ip("2001:db8:1:2:ffff::9"));
+        let c = AttemptKeys::new("acme", "ada@acme.test", ip("2001:db8:1:3::1"));
+        assert_eq!((&a.pair, &a.address), (&b.pair, &b.address));
+        assert_eq!(a.account, c.account);
+        assert_ne!(a.pair, c.pair);
+        let v4 = AttemptKeys::new("acme", "ada@acme.test", ip("192.0.2.1"));
+        let mapped = AttemptKeys::new("acme", "ada@acme.test", ip("::ffff:192.0.2.1"));
+        assert_eq!(v4.pair, mapped.pair);
+    }
+
+    #[test]
+    fn retry_after_rounds_up_to_whole_seconds_and_minutes() {
+        let t = |ms| Throttled {
+            retry_after: Duration::from_millis(ms),
+        };
+        assert_eq!(t(0).retry_after_secs(), 1);
+        assert_eq!(t(1_001).retry_after_secs(), 2);
+        assert_eq!(t(60_000).minutes(), 1);
+        assert_eq!(t(60_001).minutes(), 2);
+        assert_eq!(t(899_500).retry_after_secs(), 900);
+        assert_eq!(
+            t(899_500).message(),
+            "Too many attempts; try again in 15 minutes."
+        );
+        assert_eq!(
+            t(30_000).message(),
+            "Too many attempts; try again in 1 minute."
+        );
     }
 }

@@ -1,7 +1,7 @@
-//! `auth-service user create|list|set-role|disable|enable|set-password`. The operator is
-//! not bound by roles, but by the same rules otherwise: the password policy, the
-//! tenant's `max_users`, the last active owner, and sessions revoked on deactivation
-//! or a password reset.
+//! `auth-service user create|list|set-role|disable|enable|set-password|unlock`. The
+//! operator is not bound by roles, but by the same rules otherwise: the password policy,
+//! the tenant's `max_users`, the last active owner, and sessions revoked on deactivation
+//! or a password reset. `unlock` clears the account's password-guessing counts (audited).
 
 use clap::Subcommand;
 use secrecy::ExposeSecret as _;
@@ -12,6 +12,7 @@ use super::tenant::find as find_tenant;
 use super::{CliError, Out, cli_context, database, input, read_password};
 use crate::accounts::admin::{self, Actor, AdminError, UserChange};
 use crate::accounts::profile;
+use crate::accounts::throttle;
 use crate::accounts::users::{self, UserError};
 use crate::config::Settings;
 use crate::infra::audit::{self, AuditEvent};
@@ -78,6 +79,16 @@ pub enum UserCommand {
     },
     /// Set a user's password (from stdin or a prompt); all of their sessions end.
     SetPassword {
+        /// The organization's slug.
+        #[arg(long)]
+        tenant: String,
+        /// The user's address.
+        #[arg(long)]
+        email: String,
+    },
+    /// Clear a user's password-guessing limits (from every address), so they can sign in
+    /// at once.
+    Unlock {
         /// The organization's slug.
         #[arg(long)]
         tenant: String,
@@ -241,6 +252,16 @@ pub async fn run(command: UserCommand, settings: &Settings, out: Out) -> Result<
                     u.email, t.slug
                 ),
                 &json!({"email": u.email, "tenant_slug": t.slug, "revoked_refresh_tokens": revoked}),
+            );
+        }
+        UserCommand::Unlock { tenant, email } => {
+            let t = find_tenant(&db, &tenant).await?;
+            let u = find_user(&db, &t, &email).await?;
+            let cleared =
+                throttle::clear_account(&db, &t, &u, &ctx, "unlocked by the operator").await?;
+            out.emit(
+                &format!("Sign-in limits of {} in {} cleared.", u.email, t.slug),
+                &json!({"email": u.email, "tenant_slug": t.slug, "cleared_slots": cleared}),
             );
         }
     }

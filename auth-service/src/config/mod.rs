@@ -13,6 +13,8 @@ use url::Url;
 
 use crate::request::client_ip::IpNet;
 
+mod throttle;
+pub use throttle::ThrottleSettings;
 mod rate_limits;
 pub use rate_limits::{Limit, Rate, RateLimitSettings};
 
@@ -21,33 +23,6 @@ pub use service_kit::LogFormat;
 pub use shared_jwt::ConfigError;
 /// Signing algorithm of access tokens (`JWT_ALGORITHM`).
 pub use shared_jwt::keys::Algorithm as JwtAlgorithm;
-
-/// Brute-force throttle of sign-in (kept in the database, shared by instances).
-#[derive(Clone, Debug)]
-pub struct ThrottleSettings {
-    /// Failures per (tenant, email) inside `window` before the account is locked.
-    pub account_max_failures: u32,
-    /// Failures per client IP inside `window` before the IP is refused.
-    pub ip_max_failures: u32,
-    /// The sliding window.
-    pub window: Duration,
-    /// The first lock; every further lock doubles it (capped at `lock_max`).
-    pub lock_base: Duration,
-    /// The longest lock.
-    pub lock_max: Duration,
-}
-
-impl Default for ThrottleSettings {
-    fn default() -> Self {
-        Self {
-            account_max_failures: 5,
-            ip_max_failures: 50,
-            window: Duration::from_secs(15 * 60),
-            lock_base: Duration::from_secs(15 * 60),
-            lock_max: Duration::from_secs(24 * 60 * 60),
-        }
-    }
-}
 
 /// Every setting of auth-service. Fields are public so tests can tweak them.
 #[derive(Clone, Debug)]
@@ -102,7 +77,7 @@ pub struct Settings {
     pub log_format: LogFormat,
     /// `RUST_LOG`: the tracing filter; default `info`.
     pub rust_log: String,
-    /// Sign-in throttle.
+    /// Password-guessing limits (`THROTTLE_*`).
     pub throttle: ThrottleSettings,
     /// Per-address rate limits (`RATE_LIMIT_*`).
     pub rate_limits: RateLimitSettings,
@@ -178,7 +153,7 @@ impl Settings {
             hash_queue_timeout: Duration::from_secs(5),
             log_format: common.log_format,
             rust_log: common.rust_log,
-            throttle: ThrottleSettings::default(),
+            throttle: ThrottleSettings::read(&vars)?,
             rate_limits: RateLimitSettings::read(&vars)?,
         })
     }

@@ -25,6 +25,9 @@ pub enum AuditEvent {
     /// An account throttle key was locked.
     #[sea_orm(string_value = "lock")]
     Lock,
+    /// An account's password-guessing counts were cleared (unlock, password reset).
+    #[sea_orm(string_value = "throttle_cleared")]
+    ThrottleCleared,
     /// A new account.
     #[sea_orm(string_value = "signup")]
     Signup,
@@ -72,6 +75,7 @@ impl AuditEvent {
             Self::LoginFailure => "login_failure",
             Self::LoginThrottled => "login_throttled",
             Self::Lock => "lock",
+            Self::ThrottleCleared => "throttle_cleared",
             Self::Signup => "signup",
             Self::SignupRefused => "signup_refused",
             Self::Logout => "logout",

@@ -22,3 +22,4 @@ mod refresh;
 mod refresh_race;
 mod register;
 mod throttle;
+mod throttle_races;

@@ -2,9 +2,8 @@
 //! domain code that uses them and take `&impl ConnectionTrait` so they run in transactions.
 
 pub mod auth_event;
-pub mod login_failure;
-pub mod login_lock;
 pub mod refresh_family;
 pub mod refresh_token;
 pub mod tenant;
+pub mod throttle_slot;
 pub mod user;
