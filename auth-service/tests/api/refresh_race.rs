@@ -13,7 +13,7 @@
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use auth_service::AppState;
 use auth_service::accounts::admin::{self, Actor, UserChange};
@@ -64,7 +64,6 @@ fn ctx() -> EventContext {
 
 /// Runs `rounds` rounds; fails with how many of them left the thief a live token.
 async fn race(b: Backend, how: Revocation, rounds: usize) {
-    let started = Instant::now();
     let app = TestApp::spawn(b).await;
     let (tenant, user) = app.acme().await;
     let mut lost = Vec::new();
@@ -78,10 +77,6 @@ async fn race(b: Backend, how: Revocation, rounds: usize) {
         "{how:?}: {} of {rounds} rounds left the thief a live token:\n{}",
         lost.len(),
         lost.join("\n")
-    );
-    assert!(
-        started.elapsed() < Duration::from_secs(60),
-        "bounded runtime"
     );
 }
 
