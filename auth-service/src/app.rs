@@ -1,7 +1,8 @@
 //! The router with every layer, added here in one place: the service's routes, the JSON
 //! API, the not-found fallback and the error negotiation, then service-kit's stack around all of it (request id →
 //! tracing span → id echoed → security headers with this service's CSP → `REQUEST_TIMEOUT`
-//! (408) → the id for error pages → the 64 KiB body limit).
+//! (408) → the id for error pages → a panic answered with this service's 500 → the 64 KiB
+//! body limit).
 
 use axum::Router;
 use axum::extract::FromRef;
@@ -49,12 +50,17 @@ pub fn content_security_policy(s: &Settings) -> String {
     )
 }
 
+/// service-kit's stack as this service configures it: its CSP, `REQUEST_TIMEOUT`, and a
+/// panic answered like any 500 ([`crate::error::panic_response`]).
+#[must_use]
+pub fn stack(settings: &Settings) -> Stack {
+    Stack::new(&content_security_policy(settings), settings.request_timeout)
+        .on_panic(crate::error::panic_response)
+}
+
 /// The complete application.
 pub fn build_router(state: AppState) -> Router {
-    let stack = Stack::new(
-        &content_security_policy(&state.settings),
-        state.settings.request_timeout,
-    );
+    let stack = stack(&state.settings);
     // Pages, the JSON API (with its CORS layer), the fallback and error negotiation.
     stack.apply(crate::routes::router(&state.settings).with_state(state))
 }

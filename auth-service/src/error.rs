@@ -279,12 +279,16 @@ impl AppError {
     }
 
     fn server_error() -> Rendered {
+        Self::server_error_for(current_request_id())
+    }
+
+    fn server_error_for(request_id: Option<String>) -> Rendered {
         Rendered {
             title: "Something went wrong",
             message: SERVER_ERROR.to_owned(),
             json: json!({
                 "detail": "A server error occurred.",
-                "request_id": current_request_id(),
+                "request_id": request_id,
             }),
         }
     }
@@ -292,16 +296,34 @@ impl AppError {
 
 /// The service's error page with this status.
 #[must_use]
-fn error_page(status: StatusCode, title: &str, message: &str) -> Response {
+fn error_page(
+    status: StatusCode,
+    title: &str,
+    message: &str,
+    request_id: Option<String>,
+) -> Response {
     Reply::page(
         status,
         &ErrorPage {
             title: title.to_owned(),
             message: message.to_owned(),
-            request_id: current_request_id(),
+            request_id,
         },
     )
     .into_response()
+}
+
+/// How service-kit's stack answers a request that panicked (already logged by its hook): the
+/// same `500` as [`AppError::Internal`], the error page or `{"detail", "request_id"}`.
+#[must_use]
+pub fn panic_response(request_id: &str, wants_html: bool) -> Response {
+    let r = AppError::server_error_for(Some(request_id.to_owned()));
+    let status = StatusCode::INTERNAL_SERVER_ERROR;
+    if wants_html {
+        error_page(status, r.title, &r.message, Some(request_id.to_owned()))
+    } else {
+        (status, axum::Json(r.json)).into_response()
+    }
 }
 
 impl IntoResponse for AppError {
@@ -335,7 +357,7 @@ pub async fn negotiate(req: Request, next: Next) -> Response {
         return Response::from_parts(parts, body);
     };
     let rendered = if html {
-        error_page(parts.status, r.title, &r.message)
+        error_page(parts.status, r.title, &r.message, current_request_id())
     } else {
         if parts.status == StatusCode::UNAUTHORIZED {
             parts.headers.insert(

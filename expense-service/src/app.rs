@@ -1,5 +1,6 @@
 //! Assembly: the shared state, the routes, and every layer in one place (service-kit's
-//! stack outside, this service's error pages and shared-jwt's layer inside).
+//! stack outside, with a panic answered by this service's 500; this service's error pages
+//! and shared-jwt's layer inside).
 
 use std::time::Duration;
 
@@ -50,5 +51,12 @@ pub fn router(state: AppState, request_timeout: Duration) -> Router {
         // shared-jwt's layer, which resolves the token once and never fails a request.
         .layer(auth_layer)
         .layer(middleware::from_fn(error::negotiate));
-    Stack::new(CSP, request_timeout).apply(router)
+    stack(request_timeout).apply(router)
+}
+
+/// service-kit's stack as this service configures it: its CSP, `REQUEST_TIMEOUT`, and a panic
+/// answered like any 500 ([`error::panic_response`]).
+#[must_use]
+pub fn stack(request_timeout: Duration) -> Stack {
+    Stack::new(CSP, request_timeout).on_panic(error::panic_response)
 }

@@ -142,6 +142,13 @@ pub async fn negotiate(req: Request, next: Next) -> Response {
     }
 }
 
+/// How service-kit's stack answers a request that panicked (already logged by its hook): the
+/// `500` of [`AppError::Internal`], the error page or `{"detail", "request_id"}`.
+#[must_use]
+pub fn panic_response(request_id: &str, wants_html: bool) -> Response {
+    AppError::Internal(anyhow::anyhow!("a request panicked")).render(wants_html, Some(request_id))
+}
+
 /// How the `AuthLayer` answers shared-jwt's rejections here: as an [`AppError`], so that
 /// [`negotiate`] renders them like every other error of the service.
 #[must_use]

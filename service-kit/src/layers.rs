@@ -2,8 +2,10 @@
 //! first: request id (a UUID unless the request brought one) → tracing span carrying the id →
 //! the id echoed on the response → security headers (so even a 408 carries them) → request
 //! timeout answering `408` → the id made available to error pages ([`current_request_id`]) →
-//! the 64 KiB body limit seen by the body extractors. Layers a service adds to its router
-//! before [`Stack::apply`] run inside all of these.
+//! a panic answered with the service's `500` ([`crate::panic`]; inside all of the above, so
+//! that answer carries the id, the security headers and the span) → the 64 KiB body limit
+//! seen by the body extractors. Layers a service adds to its router before [`Stack::apply`]
+//! run inside all of these.
 
 use std::time::Duration;
 
@@ -17,6 +19,8 @@ use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetReques
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::{DefaultOnResponse, TraceLayer};
 use tracing::Level;
+
+use crate::panic::{PanicResponder, catch_panic, default_responder, install_hook};
 
 /// Largest accepted request body.
 pub const BODY_LIMIT: usize = 64 * 1024;
@@ -34,11 +38,13 @@ pub fn current_request_id() -> Option<String> {
     REQUEST_ID.try_with(Clone::clone).ok()
 }
 
-/// The stack's per-service parts: the Content-Security-Policy and the request timeout.
+/// The stack's per-service parts: the Content-Security-Policy, the request timeout and how
+/// a panic is answered.
 #[derive(Clone, Debug)]
 pub struct Stack {
     csp: HeaderValue,
     timeout: Duration,
+    on_panic: PanicResponder,
 }
 
 impl Stack {
@@ -51,11 +57,24 @@ impl Stack {
             );
             HeaderValue::from_static(FALLBACK_CSP)
         });
-        Self { csp, timeout }
+        Self {
+            csp,
+            timeout,
+            on_panic: default_responder,
+        }
+    }
+
+    /// How this service answers a request that panicked (its error page or JSON, with the
+    /// request id); without it, `{"detail", "request_id"}`.
+    #[must_use]
+    pub fn on_panic(mut self, respond: PanicResponder) -> Self {
+        self.on_panic = respond;
+        self
     }
 
     /// `router` wrapped in every layer (see the module's order).
     pub fn apply<S: Clone + Send + Sync + 'static>(self, router: Router<S>) -> Router<S> {
+        install_hook();
         let layers = ServiceBuilder::new()
             .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
             .layer(
@@ -78,12 +97,13 @@ impl Stack {
                 self.timeout,
             ))
             .layer(middleware::from_fn(request_id_scope))
+            .layer(middleware::from_fn_with_state(self.on_panic, catch_panic))
             .layer(DefaultBodyLimit::max(BODY_LIMIT));
         router.layer(layers)
     }
 }
 
-fn request_id_of(req: &Request) -> &str {
+pub(crate) fn request_id_of(req: &Request) -> &str {
     req.headers()
         .get("x-request-id")
         .and_then(|v| v.to_str().ok())

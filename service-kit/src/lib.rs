@@ -1,7 +1,8 @@
 //! What every service of the workspace needs, written once: the common settings
 //! ([`ServiceSettings`]: `BIND`, `DATABASE_URL`, `DB_MAX_CONNECTIONS`, `REQUEST_TIMEOUT`,
 //! `LOG_FORMAT`, `RUST_LOG`), [`telemetry`], the layer [`Stack`] (request id, tracing span,
-//! security headers, `408` timeout, body limit) with [`current_request_id`], the health
+//! security headers, `408` timeout, a panic answered `500`, body limit) with
+//! [`current_request_id`], the one rule for whole-number parameters ([`params`]), the health
 //! [`routes`], the database pool with the SQLite options ([`db::connect`]) and graceful
 //! [`shutdown`].
 //!
@@ -10,10 +11,13 @@
 
 pub mod db;
 pub mod layers;
+pub mod panic;
+pub mod params;
 pub mod routes;
 pub mod settings;
 pub mod shutdown;
 pub mod telemetry;
 
 pub use layers::{BODY_LIMIT, Stack, current_request_id};
+pub use panic::PanicResponder;
 pub use settings::{LogFormat, ServiceDefaults, ServiceSettings};

@@ -2,11 +2,13 @@
 //! a database per test ([`TestDb`]: a fresh SQLite file, or a fresh PostgreSQL database
 //! created through `TEST_DATABASE_URL` and dropped when the test ends, panicking or not),
 //! [`db_tests!`] (each scenario on SQLite and on PostgreSQL as two separate tests),
-//! browser-like HTTP clients ([`http`]) and, with the `stack` feature, the real
+//! browser-like HTTP clients ([`http`]), arbitrary request inputs for the never-a-500
+//! properties ([`inputs`]) and, with the `stack` feature, the real
 //! auth-service and expense-service side by side ([`stack`]).
 
 mod db;
 pub mod http;
+pub mod inputs;
 #[cfg(feature = "stack")]
 pub mod stack;
 

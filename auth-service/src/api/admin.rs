@@ -1,5 +1,7 @@
 //! For owners and admins: `GET users/` (the tenant's users, paginated like DRF's
-//! `PageNumberPagination`: `?page=N&page_size=M`, `{count, next, previous, results}`)
+//! `PageNumberPagination`: `?page=N&page_size=M`, `{count, next, previous, results}`; a
+//! page or size that is not a whole number in range is a `400` naming the range, a page past
+//! the end DRF's `404 Invalid page.`)
 //! and `PATCH users/{id}/` (`role`, `is_active`). The rules live in
 //! [`crate::accounts::admin`]; another tenant's id answers `404` like an unknown one.
 
@@ -7,6 +9,7 @@ use axum::Json;
 use axum::extract::{FromRequestParts, Path, State};
 use http::request::Parts;
 use serde_json::{Value, json};
+use service_kit::params;
 use shared_jwt::Role;
 use uuid::Uuid;
 
@@ -22,17 +25,19 @@ use crate::state::AppState;
 pub const PAGE_SIZE: u64 = 20;
 /// Largest page size a client may ask for.
 pub const MAX_PAGE_SIZE: u64 = 100;
+pub use service_kit::params::MAX_PAGE;
 
 fn invalid_page() -> AppError {
     AppError::InvalidPage
 }
 
-/// `GET users/`'s query: the page (from 1) and its size.
+/// `GET users/`'s query: the page (from 1) and its size, both bounded by service-kit's one
+/// rule ([`service_kit::params`]), so `(page - 1) × size` stays below 10^8.
 #[derive(Debug, Clone, Copy)]
 pub struct ListQuery {
-    /// The page, from 1.
+    /// The page, from 1 to [`MAX_PAGE`].
     pub page: u64,
-    /// Users per page.
+    /// Users per page, from 1 to [`MAX_PAGE_SIZE`].
     pub size: u64,
 }
 
@@ -40,30 +45,19 @@ impl ListQuery {
     /// Parses `?page=N&page_size=M` (absent or empty = the defaults).
     ///
     /// # Errors
-    /// `404 Invalid page.` for a bad page, `400 {"page_size": …}` for a bad size.
+    /// `400 {"page": …}` / `{"page_size": …}` (naming the range) for anything but a whole
+    /// number in range.
     pub fn parse(query: &str) -> Result<Self, AppError> {
         let f = Fields::parse(query.as_bytes());
-        let page = match f.opt("page") {
-            None => 1,
-            Some(p) => p
-                .parse::<u64>()
-                .ok()
-                .filter(|p| *p >= 1)
-                .ok_or_else(invalid_page)?,
+        let mut errors = FieldErrors::default();
+        let mut read = |name, max, default| {
+            params::bounded_or(name, f.opt(name).as_deref(), 1..=max, default)
+                .map_err(|e| errors.add(name, e.to_string()))
+                .unwrap_or(default)
         };
-        let size = match f.opt("page_size") {
-            None => PAGE_SIZE,
-            Some(s) => s
-                .parse::<u64>()
-                .ok()
-                .filter(|s| (1..=MAX_PAGE_SIZE).contains(s))
-                .ok_or_else(|| {
-                    AppError::Fields(FieldErrors::single(
-                        "page_size",
-                        format!("Ensure this value is between 1 and {MAX_PAGE_SIZE}."),
-                    ))
-                })?,
-        };
+        let page = read("page", MAX_PAGE, 1);
+        let size = read("page_size", MAX_PAGE_SIZE, PAGE_SIZE);
+        errors.into_result()?;
         Ok(Self { page, size })
     }
 }
@@ -84,7 +78,8 @@ pub async fn list(
 ) -> Result<Json<Value>, AppError> {
     me.require(Role::Admin)?;
     let ListQuery { page, size } = query?;
-    let offset = (page - 1).saturating_mul(size);
+    // page ≤ MAX_PAGE and size ≤ MAX_PAGE_SIZE (ListQuery): no overflow, far below i64::MAX.
+    let offset = (page - 1) * size;
     let (rows, count) = admin::list_users(&state.db, me.tenant.id, offset, size).await?;
     if page > 1 && offset >= count {
         return Err(invalid_page());

@@ -9,6 +9,7 @@ pub mod pages;
 use axum::extract::{FromRequest, FromRequestParts};
 use axum::http::request::Parts;
 use serde::Deserialize;
+use service_kit::params;
 use uuid::Uuid;
 
 use crate::domain::{ExpenseStatus, FieldErrors, Month};
@@ -54,7 +55,7 @@ pub struct ListQuery {
     pub department: Option<String>,
     /// `YYYY-MM`.
     pub month: Option<String>,
-    /// 1-based page.
+    /// 1-based page, at most `service_kit::params::MAX_PAGE`.
     pub page: Option<String>,
     /// Page size, 1 to 100.
     pub per_page: Option<String>,
@@ -81,30 +82,23 @@ impl ListQuery {
         });
         let month =
             present(self.month.as_ref()).and_then(|s| errors.check("month", Month::parse(s)));
-        let page = match present(self.page.as_ref()) {
-            None => 1,
-            Some(s) => errors
+        // service-kit's one rule for whole numbers: (page - 1) × per_page stays below 10^8.
+        let mut number = |name, raw: Option<&String>, max, default| {
+            errors
                 .check(
-                    "page",
-                    s.parse::<u64>()
-                        .ok()
-                        .filter(|p| (1..=1_000_000).contains(p))
-                        .ok_or("Not a page number."),
+                    name,
+                    params::bounded_or(name, present(raw), 1..=max, default)
+                        .map_err(|e| e.to_string()),
                 )
-                .unwrap_or(1),
+                .unwrap_or(default)
         };
-        let per_page = match present(self.per_page.as_ref()) {
-            None => DEFAULT_PER_PAGE,
-            Some(s) => errors
-                .check(
-                    "per_page",
-                    s.parse::<u64>()
-                        .ok()
-                        .filter(|p| (1..=MAX_PER_PAGE).contains(p))
-                        .ok_or("Use a page size from 1 to 100."),
-                )
-                .unwrap_or(DEFAULT_PER_PAGE),
-        };
+        let page = number("page", self.page.as_ref(), params::MAX_PAGE, 1);
+        let per_page = number(
+            "per_page",
+            self.per_page.as_ref(),
+            MAX_PER_PAGE,
+            DEFAULT_PER_PAGE,
+        );
         if errors.is_empty() {
             Ok((
                 ExpenseFilter {
@@ -157,6 +151,22 @@ mod tests {
         let errors = q.parse().unwrap_err();
         for f in ["status", "department", "month", "page", "per_page"] {
             assert!(errors.first(f).is_some(), "{f}");
+        }
+        for page in [
+            "18446744073709551615",
+            "9223372036854775808",
+            "1000001",
+            "-1",
+        ] {
+            let q = ListQuery {
+                page: Some(page.into()),
+                ..Default::default()
+            };
+            assert_eq!(
+                q.parse().unwrap_err().first("page"),
+                Some("page must be a whole number between 1 and 1000000."),
+                "{page}"
+            );
         }
     }
 
