@@ -122,15 +122,13 @@ mod tests {
     }
 
     fn app(respond: Option<PanicResponder>) -> Router {
-        let router = Router::new()
-            .route("/boom", get(page_gives_up))
-            .route(
-                "/api/boom",
-                post(|body: String| async move {
-                    assert!(body.is_empty(), "the handler gave up");
-                    "fine"
-                }),
-            );
+        let router = Router::new().route("/boom", get(page_gives_up)).route(
+            "/api/boom",
+            post(|body: String| async move {
+                assert!(body.is_empty(), "the handler gave up");
+                "fine"
+            }),
+        );
         let stack = Stack::new("default-src 'self'", Duration::from_secs(5));
         match respond {
             Some(r) => stack.on_panic(r),

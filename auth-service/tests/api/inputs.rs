@@ -88,7 +88,7 @@ fn no_query_form_path_or_token_gets_a_5xx(backend: Backend) {
             StatusCode::SEE_OTHER,
             "the browser is signed in"
         );
-        (owner, app.csrf_token("/login").await)
+        (owner, app.csrf_token("/").await)
     });
     let client = &app.client;
     let url = |path: &str| app.url(path);
