@@ -21,3 +21,27 @@ pub mod telemetry;
 pub use layers::{BODY_LIMIT, Stack, current_request_id};
 pub use panic::PanicResponder;
 pub use settings::{LogFormat, ServiceDefaults, ServiceSettings};
+
+/// A log sink for unit tests: what the subscriber writes, kept in memory.
+#[cfg(test)]
+#[derive(Clone, Default)]
+pub(crate) struct TestLog(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+#[cfg(test)]
+impl TestLog {
+    /// Everything written so far, as text.
+    pub(crate) fn text(&self) -> String {
+        String::from_utf8_lossy(&self.0.lock().unwrap()).into_owned()
+    }
+}
+
+#[cfg(test)]
+impl std::io::Write for TestLog {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}

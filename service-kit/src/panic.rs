@@ -96,7 +96,6 @@ fn message(payload: &(dyn Any + Send)) -> &str {
 
 #[cfg(test)]
 mod tests {
-    use std::sync::{Arc, Mutex};
     use std::time::Duration;
 
     use axum::Router;
@@ -189,22 +188,9 @@ mod tests {
         );
     }
 
-    #[derive(Clone, Default)]
-    struct Buffer(Arc<Mutex<Vec<u8>>>);
-
-    impl std::io::Write for Buffer {
-        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-            self.0.lock().unwrap().extend_from_slice(buf);
-            Ok(buf.len())
-        }
-        fn flush(&mut self) -> std::io::Result<()> {
-            Ok(())
-        }
-    }
-
     #[test]
     fn a_panic_is_logged_once_with_message_location_and_request_id_never_the_body() {
-        let buffer = Buffer::default();
+        let buffer = crate::TestLog::default();
         let out = buffer.clone();
         let subscriber = tracing_subscriber::fmt()
             .with_writer(move || out.clone())
@@ -218,7 +204,7 @@ mod tests {
             .unwrap();
         let (parts, _) = rt.block_on(send(app(Some(responder)), boom("/api/boom", "rid-3", "")));
         assert_eq!(parts.status, StatusCode::INTERNAL_SERVER_ERROR);
-        let text = String::from_utf8(buffer.0.lock().unwrap().clone()).unwrap();
+        let text = buffer.text();
         let events: Vec<&str> = text.lines().filter(|l| l.contains("panicked")).collect();
         assert_eq!(events.len(), 1, "{text}");
         let event = events[0];

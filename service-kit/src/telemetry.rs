@@ -31,33 +31,19 @@ where
 
 #[cfg(test)]
 mod tests {
-    use std::sync::{Arc, Mutex};
 
     use super::*;
 
-    #[derive(Clone, Default)]
-    struct Buffer(Arc<Mutex<Vec<u8>>>);
-
-    impl std::io::Write for Buffer {
-        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-            self.0.lock().unwrap().extend_from_slice(buf);
-            Ok(buf.len())
-        }
-        fn flush(&mut self) -> std::io::Result<()> {
-            Ok(())
-        }
-    }
-
     #[test]
     fn json_lines_carry_the_fields_at_the_top_level_and_the_filter_applies() {
-        let buffer = Buffer::default();
+        let buffer = crate::TestLog::default();
         let out = buffer.clone();
         let subscriber = subscriber("info", LogFormat::Json, move || out.clone());
         tracing::subscriber::with_default(subscriber, || {
             tracing::info!(address = "127.0.0.1:1", "service listening");
             tracing::debug!("filtered out");
         });
-        let text = String::from_utf8(buffer.0.lock().unwrap().clone()).unwrap();
+        let text = buffer.text();
         let lines: Vec<&str> = text.lines().collect();
         assert_eq!(lines.len(), 1, "{text}");
         let event: serde_json::Value = serde_json::from_str(lines[0]).unwrap();

@@ -9,7 +9,6 @@
 //! request id.
 
 use std::borrow::Cow;
-use std::collections::BTreeMap;
 
 use axum::extract::Request;
 use axum::middleware::Next;
@@ -25,45 +24,8 @@ use crate::web::views::{ErrorPage, Reply};
 /// The current request's id, when inside a request (set by service-kit's layer stack).
 pub use service_kit::current_request_id;
 
-/// Field name → messages, in a stable order (the DRF shape of a 400).
-#[derive(Debug, Default, Clone, PartialEq, Eq)]
-pub struct FieldErrors(BTreeMap<String, Vec<String>>);
-
-impl FieldErrors {
-    /// Adds a message to `field`.
-    pub fn add(&mut self, field: &str, message: impl Into<String>) {
-        self.0
-            .entry(field.to_owned())
-            .or_default()
-            .push(message.into());
-    }
-
-    /// Whether any field has a message.
-    #[must_use]
-    pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
-    }
-
-    /// `Ok(())` when empty, else the 400 error.
-    ///
-    /// # Errors
-    /// [`AppError::Fields`] when any field has a message.
-    pub fn into_result(self) -> Result<(), AppError> {
-        if self.is_empty() {
-            Ok(())
-        } else {
-            Err(AppError::Fields(self))
-        }
-    }
-
-    /// A map with one field and one message.
-    #[must_use]
-    pub fn single(field: &str, message: impl Into<String>) -> Self {
-        let mut f = Self::default();
-        f.add(field, message);
-        f
-    }
-}
+mod fields;
+pub use fields::FieldErrors;
 
 /// Why a request is not authenticated (simplejwt's codes).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
