@@ -69,3 +69,59 @@ pub fn csrf_from(html: &str) -> String {
 pub fn urlencode(s: &str) -> String {
     url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
 }
+
+/// Asserts what a service answers for a panicking handler at `{base}/boom` (a page) and
+/// `{base}/api/v1/boom` (JSON): `500` with the request id, the service's error page showing
+/// `page_text` and the id but not the panic message, `{"detail": json_detail, "request_id"}`
+/// for the API; never a dropped connection. Then `{base}{still_ok}` must answer `200`.
+#[allow(clippy::unwrap_used)] // a failed unwrap is a failed test
+pub async fn assert_panics_answered(
+    base: &str,
+    page_text: &str,
+    json_detail: &str,
+    still_ok: &str,
+) {
+    let client = Client::new();
+    let res = client
+        .get(format!("{base}/boom"))
+        .header("accept", "text/html")
+        .send()
+        .await
+        .expect("an answer, not a dropped connection");
+    assert_eq!(res.status(), 500);
+    let id = res.headers()["x-request-id"].to_str().unwrap().to_owned();
+    assert!(
+        res.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/html")
+    );
+    assert_eq!(res.headers()["x-frame-options"], "DENY");
+    let page = res.text().await.unwrap();
+    assert!(page.contains(page_text), "{page}");
+    assert!(
+        page.contains(&id),
+        "the page shows the request id {id}: {page}"
+    );
+    assert!(!page.contains("a handler gave up"), "{page}");
+
+    let res = client
+        .get(format!("{base}/api/v1/boom"))
+        .send()
+        .await
+        .expect("an answer, not a dropped connection");
+    assert_eq!(res.status(), 500);
+    let id = res.headers()["x-request-id"].to_str().unwrap().to_owned();
+    let body: serde_json::Value = res.json().await.unwrap();
+    assert_eq!(
+        body,
+        serde_json::json!({"detail": json_detail, "request_id": id})
+    );
+
+    let res = client
+        .get(format!("{base}{still_ok}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200, "the server goes on serving");
+}

@@ -5,7 +5,6 @@
 //! `app::build_router` applies).
 
 use axum::routing::get;
-use serde_json::{Value, json};
 
 use crate::api::helpers::{Backend, TestApp};
 use test_support::db_tests;
@@ -34,44 +33,11 @@ async fn a_panic_is_a_500_with_the_request_id_as_a_page_or_json(b: Backend) {
         .await
         .unwrap();
     });
-    let client = reqwest::Client::new();
-
-    let res = client
-        .get(format!("{base}/boom"))
-        .header("accept", "text/html")
-        .send()
-        .await
-        .expect("an answer, not a dropped connection");
-    assert_eq!(res.status(), 500);
-    let id = res.headers()["x-request-id"].to_str().unwrap().to_owned();
-    assert!(
-        res.headers()["content-type"]
-            .to_str()
-            .unwrap()
-            .starts_with("text/html")
-    );
-    assert_eq!(res.headers()["x-frame-options"], "DENY");
-    let page = res.text().await.unwrap();
-    assert!(page.contains("Something went wrong"), "{page}");
-    assert!(
-        page.contains(&id),
-        "the page shows the request id {id}: {page}"
-    );
-    assert!(!page.contains("a handler gave up"), "{page}");
-
-    let res = client
-        .get(format!("{base}/api/v1/boom"))
-        .send()
-        .await
-        .expect("an answer, not a dropped connection");
-    assert_eq!(res.status(), 500);
-    let id = res.headers()["x-request-id"].to_str().unwrap().to_owned();
-    let body: Value = res.json().await.unwrap();
-    assert_eq!(
-        body,
-        json!({"detail": "A server error occurred.", "request_id": id})
-    );
-
-    let res = client.get(format!("{base}/login")).send().await.unwrap();
-    assert_eq!(res.status(), 200, "the server goes on serving");
+    test_support::http::assert_panics_answered(
+        &base,
+        "Something went wrong",
+        "A server error occurred.",
+        "/login",
+    )
+    .await;
 }

@@ -7,7 +7,6 @@ use std::time::Duration;
 
 use axum::Router;
 use axum::routing::get;
-use serde_json::{Value, json};
 
 async fn boom() -> &'static str {
     panic!("a handler gave up")
@@ -27,44 +26,11 @@ async fn a_panic_is_a_500_with_the_request_id_as_a_page_or_json() {
         .route("/api/v1/boom", get(boom))
         .route("/ok", get(|| async { "ok" }));
     let base = serve(expense_service::app::stack(Duration::from_secs(5)).apply(routes)).await;
-    let client = reqwest::Client::new();
-
-    let res = client
-        .get(format!("{base}/boom"))
-        .header("accept", "text/html")
-        .send()
-        .await
-        .expect("an answer, not a dropped connection");
-    assert_eq!(res.status(), 500);
-    let id = res.headers()["x-request-id"].to_str().unwrap().to_owned();
-    assert!(
-        res.headers()["content-type"]
-            .to_str()
-            .unwrap()
-            .starts_with("text/html")
-    );
-    assert_eq!(res.headers()["x-frame-options"], "DENY");
-    let page = res.text().await.unwrap();
-    assert!(page.contains("Something went wrong on our side."), "{page}");
-    assert!(
-        page.contains(&id),
-        "the page shows the request id {id}: {page}"
-    );
-    assert!(!page.contains("a handler gave up"), "{page}");
-
-    let res = client
-        .get(format!("{base}/api/v1/boom"))
-        .send()
-        .await
-        .expect("an answer, not a dropped connection");
-    assert_eq!(res.status(), 500);
-    let id = res.headers()["x-request-id"].to_str().unwrap().to_owned();
-    let body: Value = res.json().await.unwrap();
-    assert_eq!(
-        body,
-        json!({"detail": "Something went wrong on our side.", "request_id": id})
-    );
-
-    let res = client.get(format!("{base}/ok")).send().await.unwrap();
-    assert_eq!(res.status(), 200, "the server goes on serving");
+    test_support::http::assert_panics_answered(
+        &base,
+        "Something went wrong on our side.",
+        "Something went wrong on our side.",
+        "/ok",
+    )
+    .await;
 }
