@@ -23,6 +23,7 @@ pub mod config;
 pub mod demo;
 pub mod error;
 pub mod infra;
+pub mod mail;
 pub mod request;
 pub mod routes;
 pub mod startup;

@@ -16,6 +16,7 @@ use crate::accounts::sessions::Sessions;
 use crate::accounts::throttle::Throttle;
 use crate::config::Settings;
 use crate::keys::KeyStore;
+use crate::mail::Mailer;
 use crate::password::Hasher;
 use crate::request::rate_limit::RateLimits;
 use crate::state::AppState;
@@ -140,6 +141,7 @@ impl Application {
             redirects,
             throttle,
             rate_limits,
+            mailer: Mailer::new(),
         };
         Ok(Self {
             listener,
@@ -171,8 +173,21 @@ impl Application {
     /// # Errors
     /// The server fails.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        // The mail worker lives as long as the server: it delivers what requests queued.
+        let worker = tokio::spawn(crate::mail::worker::run(
+            self.state.db.clone(),
+            self.state.settings.mail.clone(),
+            self.state.mailer.notifier(),
+        ));
+        if let crate::mail::Transport::Outbox(dir) = &self.state.settings.mail.transport {
+            tracing::info!(outbox = %dir.display(), "no SMTP_URL: mail goes to the development outbox");
+        }
         let router = crate::app::build_router(self.state);
         tracing::info!(address = %self.address, "auth-service listening");
-        service_kit::shutdown::serve(self.listener, router, service_kit::shutdown::signal()).await
+        let served =
+            service_kit::shutdown::serve(self.listener, router, service_kit::shutdown::signal())
+                .await;
+        worker.abort();
+        served
     }
 }

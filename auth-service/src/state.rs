@@ -10,6 +10,7 @@ use crate::accounts::throttle::Throttle;
 use crate::config::Settings;
 use crate::infra::keys::KeyStore;
 use crate::infra::password::Hasher;
+use crate::mail::Mailer;
 use crate::request::rate_limit::RateLimits;
 use crate::web::csrf::CsrfGuard;
 use crate::web::redirect::RedirectPolicy;
@@ -41,4 +42,6 @@ pub struct AppState {
     pub throttle: Throttle,
     /// Per-address rate limits (this replica's buckets).
     pub rate_limits: RateLimits,
+    /// Wakes the mail worker after a commit that queued mail.
+    pub mailer: Mailer,
 }

@@ -43,6 +43,7 @@ fn token(key: &SigningKey) -> String {
             role: Role::Member,
             email: "ada@example.com".into(),
             name: "Ada Lovelace".into(),
+            email_verified: true,
             session_id: Some(Uuid::new_v4()),
         })
         .unwrap()

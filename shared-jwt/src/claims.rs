@@ -106,6 +106,10 @@ pub struct Claims {
     pub email: String,
     /// For display only.
     pub name: String,
+    /// The address in `email` was proven by a mailed link (or an accepted invitation).
+    /// Absent in tokens minted before this claim existed: read as `false`.
+    #[serde(default)]
+    pub email_verified: bool,
     /// The session (refresh-token family) id, when the token was minted for one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sid: Option<Uuid>,

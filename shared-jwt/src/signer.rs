@@ -25,6 +25,8 @@ pub struct AccessTokenInput {
     pub email: String,
     /// For display.
     pub name: String,
+    /// Whether the address is verified (`email_verified`).
+    pub email_verified: bool,
     /// The refresh-token family (session) id, put in `sid`.
     pub session_id: Option<Uuid>,
 }
@@ -119,6 +121,7 @@ impl Signer {
             user_role: input.role,
             email: input.email.clone(),
             name: input.name.clone(),
+            email_verified: input.email_verified,
             sid: input.session_id,
         };
         self.issue_claims(&claims)

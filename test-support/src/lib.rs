@@ -9,6 +9,7 @@
 mod db;
 pub mod http;
 pub mod inputs;
+pub mod smtp;
 #[cfg(feature = "stack")]
 pub mod stack;
 

@@ -9,6 +9,7 @@ pub use sea_orm_migration::prelude::*;
 mod m20261123_000001_initial;
 mod m20261130_000001_throttle_slots;
 mod m20261130_000002_refresh_families;
+mod m20261201_000001_account_lifecycle;
 
 /// The ordered list of auth-service migrations.
 #[derive(Debug)]
@@ -21,6 +22,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000001_initial::Migration),
             Box::new(m20261130_000001_throttle_slots::Migration),
             Box::new(m20261130_000002_refresh_families::Migration),
+            Box::new(m20261201_000001_account_lifecycle::Migration),
         ]
     }
 }

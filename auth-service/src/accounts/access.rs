@@ -78,6 +78,7 @@ pub fn issue(state: &AppState, session: &Session) -> Result<String, AppError> {
             role: session.user.claim_role(),
             email: session.user.email.clone(),
             name: display_name(&session.user),
+            email_verified: session.user.email_verified,
             session_id: Some(session.family_id),
         })
         .map_err(|e| AppError::Internal(anyhow::anyhow!("signing failed: {e}")))

@@ -7,6 +7,7 @@
 //! - [`signout`]: end one sign-in, every sign-in, or one listed session;
 //! - [`signup`]: the sign-up fields' rules and the enumeration-safe sign-up;
 //! - [`profile`]: a user's own names and password;
+//! - [`links`]: the single-use tokens mailed as links (reset, verification, invitation);
 //! - [`admin`]: owners, admins and the operator administering users and tenants;
 //! - [`users`], [`tenants`], [`sessions`], [`throttle`]: the records and stores below them.
 //!
@@ -15,6 +16,7 @@
 
 pub mod access;
 pub mod admin;
+pub mod links;
 pub mod profile;
 pub mod sessions;
 pub mod signin;

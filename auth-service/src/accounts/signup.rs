@@ -204,6 +204,7 @@ pub async fn sign_up(
         first_name: input.first_name,
         last_name: input.last_name,
         role,
+        email_verified: false,
     };
     let txn = state.db.begin().await?;
     let outcome = match &input.target {

@@ -13,6 +13,7 @@ use secrecy::SecretString;
 use shared_jwt::Role;
 use uuid::Uuid;
 
+use crate::accounts::tenants::SignupPolicy;
 use crate::infra::entities::{tenant, user};
 use crate::infra::password::{self, PasswordPolicyError};
 
@@ -115,6 +116,8 @@ pub struct NewUser {
     pub last_name: String,
     /// Role in the tenant.
     pub role: Role,
+    /// The address is already proven (an accepted invitation; operator-created accounts).
+    pub email_verified: bool,
 }
 
 /// Checks a name field: trimmed, 1–100 characters, no control characters.
@@ -157,6 +160,8 @@ pub async fn create_user(
         first_name,
         last_name,
         role,
+        // The operator vouches for the address.
+        email_verified: true,
     };
     let txn = db.begin().await?;
     let created = insert_into_tenant(&txn, tenant_id, new, false).await?;
@@ -188,6 +193,11 @@ pub async fn insert_into_tenant(
     if self_signup && !tenant.signup_policy.allows(new.email.normalized()) {
         return Err(UserError::NotAllowed);
     }
+    // A typed address proves nothing: under a domain policy the account waits for the
+    // verification link before it may sign in.
+    let verification_required = self_signup
+        && !new.email_verified
+        && matches!(tenant.signup_policy, SignupPolicy::Domains(_));
     let count = user::Entity::find()
         .filter(user::Column::TenantId.eq(tenant_id))
         .count(txn)
@@ -205,6 +215,8 @@ pub async fn insert_into_tenant(
         last_name: Set(new.last_name),
         role: Set(new.role.into()),
         is_active: Set(true),
+        email_verified: Set(new.email_verified),
+        verification_required: Set(verification_required),
         created_at: Set(Utc::now()),
         last_login_at: Set(None),
     };

@@ -11,6 +11,7 @@ use service_kit::{ServiceDefaults, ServiceSettings};
 use shared_jwt::config::{TokenSettings, Vars};
 use url::Url;
 
+use crate::mail::MailSettings;
 use crate::request::client_ip::IpNet;
 
 mod throttle;
@@ -81,6 +82,8 @@ pub struct Settings {
     pub throttle: ThrottleSettings,
     /// Per-address rate limits (`RATE_LIMIT_*`).
     pub rate_limits: RateLimitSettings,
+    /// Outgoing mail (`SMTP_URL`, `MAIL_FROM`); without `SMTP_URL`, `{DATA_DIR}/outbox/`.
+    pub mail: MailSettings,
 }
 
 impl Settings {
@@ -128,6 +131,14 @@ impl Settings {
                     .ok_or_else(|| "expected a positive integer".to_owned())
             })?;
 
+        let mail = MailSettings::parse(
+            vars.secret("SMTP_URL", 1)?.as_ref(),
+            vars.get("MAIL_FROM").as_deref(),
+            &public_url,
+            data_dir.join("outbox"),
+        )
+        .map_err(|(name, why)| ConfigError::new(name, why))?;
+
         Ok(Self {
             database_url: common.database_url,
             bind: common.bind,
@@ -155,6 +166,7 @@ impl Settings {
             rust_log: common.rust_log,
             throttle: ThrottleSettings::read(&vars)?,
             rate_limits: RateLimitSettings::read(&vars)?,
+            mail,
         })
     }
 

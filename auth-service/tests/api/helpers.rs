@@ -4,12 +4,15 @@
 
 use auth_service::config::{Limit, Rate};
 use auth_service::entities::{tenant, user};
+use auth_service::mail::{MailSettings, Transport};
 use auth_service::tenants::{self, SignupPolicy};
 use auth_service::{AppState, Application, Settings};
 use sea_orm::{EntityTrait, PaginatorTrait};
 use secrecy::SecretString;
 use shared_jwt::Role;
 use test_support::TestDb;
+#[allow(unused_imports)] // Used by the lifecycle tests.
+pub use test_support::smtp::{Delivered, SmtpServer};
 
 pub use test_support::Backend;
 pub use test_support::http::{browser, csrf_from, location, plain_client};
@@ -21,6 +24,8 @@ pub struct TestApp {
     pub state: AppState,
     /// A browser: cookie store on, redirects off.
     pub client: reqwest::Client,
+    /// The real SMTP server the app sends to ([`TestApp::spawn_with_mail`]).
+    pub smtp: Option<SmtpServer>,
     /// The database, and the data directory (keys, secret); removed when the test ends.
     _db: TestDb,
 }
@@ -32,6 +37,7 @@ fn base_settings(db: &TestDb) -> Settings {
     s.data_dir = db.dir().to_path_buf();
     s.jwt_private_key_file = db.dir().join("jwt-signing-key.pem");
     s.database_url = SecretString::from(db.url.clone());
+    s.mail.transport = Transport::Outbox(db.dir().join("outbox"));
     s
 }
 
@@ -63,8 +69,35 @@ impl TestApp {
             address,
             state,
             client: browser(),
+            smtp: None,
             _db: db,
         }
+    }
+
+    /// Like [`TestApp::spawn_with`], sending mail to a real SMTP server (aiosmtpd) started
+    /// for this test: read it with [`TestApp::mail`].
+    pub async fn spawn_with_mail(backend: Backend, tweak: impl FnOnce(&mut Settings)) -> Self {
+        let smtp = SmtpServer::start().await;
+        let url = SecretString::from(smtp.url());
+        let mut app = Self::spawn_with(backend, |s| {
+            s.mail =
+                MailSettings::parse(Some(&url), None, &s.public_url, s.data_dir.join("outbox"))
+                    .expect("the test SMTP URL is valid");
+            tweak(s);
+        })
+        .await;
+        app.smtp = Some(smtp);
+        app
+    }
+
+    /// The SMTP server of [`TestApp::spawn_with_mail`].
+    pub fn mail(&self) -> &SmtpServer {
+        self.smtp.as_ref().expect("spawned with spawn_with_mail")
+    }
+
+    /// Mutable, to stop and start the SMTP server.
+    pub fn mail_mut(&mut self) -> &mut SmtpServer {
+        self.smtp.as_mut().expect("spawned with spawn_with_mail")
     }
 
     pub fn url(&self, path: &str) -> String {

@@ -15,6 +15,7 @@ mod json_openapi;
 mod json_users;
 mod login;
 mod logout;
+mod mail;
 mod malformed;
 mod operations;
 mod panic;

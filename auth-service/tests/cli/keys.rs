@@ -31,6 +31,7 @@ fn mint(env: &CliEnv, sub: Uuid) -> String {
         role: Role::Member,
         email: "ada@acme.test".to_owned(),
         name: "Ada".to_owned(),
+        email_verified: true,
         session_id: None,
     })
     .unwrap()
@@ -121,6 +122,7 @@ async fn rotation_keeps_old_tokens_valid_until_they_expire() {
         user_role: Role::Member,
         email: "ada@acme.test".to_owned(),
         name: "Ada".to_owned(),
+        email_verified: true,
         sid: None,
     };
     let store = KeyStore::load(&s).unwrap();

@@ -87,6 +87,7 @@ async fn expired_token_redirects_to_login(backend: Backend) {
         role: Role::Member,
         email: "ann@acme.test".into(),
         name: "Ann".into(),
+        email_verified: true,
         session_id: None,
     };
     let mut claims = app.claims_for(&input);
@@ -123,6 +124,7 @@ async fn token_of_another_issuer_is_refused(backend: Backend) {
         role: Role::Owner,
         email: "ann@acme.test".into(),
         name: "Ann".into(),
+        email_verified: true,
         session_id: None,
     };
     user.token = other.issue(&input).unwrap();

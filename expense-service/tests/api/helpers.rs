@@ -154,6 +154,7 @@ impl TestApp {
                 tenant.slug
             ),
             name: name.to_owned(),
+            email_verified: true,
             session_id: Some(sid),
         };
         let token = self.signer.issue(&input).expect("token");
@@ -185,6 +186,7 @@ impl TestApp {
             user_role: input.role,
             email: input.email.clone(),
             name: input.name.clone(),
+            email_verified: true,
             sid: input.session_id,
         }
     }

@@ -28,6 +28,7 @@ fn user(tenant_id: Uuid) -> CurrentUser {
         user_role: Role::Owner,
         email: "o@t.test".into(),
         name: "Owner".into(),
+        email_verified: true,
         sid: None,
     })
 }

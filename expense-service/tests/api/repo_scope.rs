@@ -32,6 +32,7 @@ fn scope() -> TenantScope {
         user_role: Role::Owner,
         email: "o@t.test".into(),
         name: "Owner".into(),
+        email_verified: true,
         sid: None,
     }))
 }

@@ -128,6 +128,7 @@ mod tests {
             user_role: Role::Member,
             email: "e".into(),
             name: "n".into(),
+            email_verified: false,
             sid: None,
         }
     }

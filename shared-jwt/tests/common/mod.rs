@@ -66,6 +66,7 @@ pub fn input(role: Role) -> AccessTokenInput {
         role,
         email: "ada@example.com".into(),
         name: "Ada Lovelace".into(),
+        email_verified: true,
         session_id: Some(Uuid::new_v4()),
     }
 }

@@ -2,6 +2,8 @@
 //! domain code that uses them and take `&impl ConnectionTrait` so they run in transactions.
 
 pub mod auth_event;
+pub mod link_token;
+pub mod mail_outbox;
 pub mod refresh_family;
 pub mod refresh_token;
 pub mod tenant;

@@ -23,6 +23,10 @@ pub struct Model {
     pub last_name: String,
     pub role: UserRole,
     pub is_active: bool,
+    /// The address was proven by a mailed link (or an accepted invitation).
+    pub email_verified: bool,
+    /// Created under a `domains:` sign-up policy: no sign-in or token until verified.
+    pub verification_required: bool,
     pub created_at: DateTimeUtc,
     pub last_login_at: Option<DateTimeUtc>,
 }
@@ -79,6 +83,12 @@ impl Model {
     #[must_use]
     pub fn claim_role(&self) -> Role {
         self.role.into()
+    }
+
+    /// An account that must prove its address before it may sign in or get a token.
+    #[must_use]
+    pub fn awaits_verification(&self) -> bool {
+        self.verification_required && !self.email_verified
     }
 }
 
