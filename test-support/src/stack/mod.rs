@@ -82,6 +82,8 @@ pub struct Stack {
     pub ports: Ports,
     /// auth-service's state: its database (to add users) and signer (to craft tokens).
     pub auth: auth_service::AppState,
+    /// The real SMTP server auth-service sends its mail to (reset links, invitations).
+    pub smtp: crate::smtp::SmtpServer,
     tenant_from_host: bool,
     _auth_db: TestDb,
     _exp_db: TestDb,
@@ -107,6 +109,7 @@ impl Stack {
         let auth_db = TestDb::new(options.backend, "auth_test").await;
         let exp_db = TestDb::with_app_role(options.backend, "exp_test").await;
         let auth_url = format!("http://auth.{DOMAIN}:{}", ports.auth_public);
+        let smtp = crate::smtp::SmtpServer::start().await;
 
         let mut vars: Vec<(String, String)> = [
             ("BIND", format!("127.0.0.1:{}", ports.auth_bind)),
@@ -117,6 +120,7 @@ impl Stack {
             ("DATA_DIR", auth_db.dir().display().to_string()),
             // A proxy in front (nginx) connects from loopback.
             ("TRUSTED_PROXIES", "127.0.0.1/32".into()),
+            ("SMTP_URL", smtp.url()),
         ]
         .into_iter()
         .map(|(k, v)| (k.to_owned(), v))
@@ -171,6 +175,7 @@ impl Stack {
         Stack {
             ports,
             auth,
+            smtp,
             tenant_from_host: options.tenant_from_host,
             _auth_db: auth_db,
             _exp_db: exp_db,
