@@ -64,6 +64,42 @@ pub enum AuditEvent {
     /// The operator (de)activated a tenant.
     #[sea_orm(string_value = "tenant_updated")]
     TenantUpdated,
+    /// A password reset was asked for an existing active account (a link was mailed).
+    #[sea_orm(string_value = "password_reset_requested")]
+    PasswordResetRequested,
+    /// A reset link was used: the password changed and every session ended.
+    #[sea_orm(string_value = "password_reset_completed")]
+    PasswordResetCompleted,
+    /// An address-verification link was mailed.
+    #[sea_orm(string_value = "verification_sent")]
+    VerificationSent,
+    /// An address was verified by its link.
+    #[sea_orm(string_value = "email_verified")]
+    EmailVerified,
+    /// A user asked to change their address (a link went to the new one).
+    #[sea_orm(string_value = "email_change_requested")]
+    EmailChangeRequested,
+    /// A new address was verified and replaced the old one (the old one was told).
+    #[sea_orm(string_value = "email_changed")]
+    EmailChanged,
+    /// An owner or admin invited an address (or re-invited it, replacing the link).
+    #[sea_orm(string_value = "invitation_sent")]
+    InvitationSent,
+    /// A pending invitation was revoked.
+    #[sea_orm(string_value = "invitation_revoked")]
+    InvitationRevoked,
+    /// An invitation was accepted: the user was created.
+    #[sea_orm(string_value = "invitation_accepted")]
+    InvitationAccepted,
+    /// An owner or admin changed a member's role.
+    #[sea_orm(string_value = "role_changed")]
+    RoleChanged,
+    /// An owner or admin deactivated a member.
+    #[sea_orm(string_value = "user_deactivated")]
+    UserDeactivated,
+    /// An owner or admin reactivated a member.
+    #[sea_orm(string_value = "user_reactivated")]
+    UserReactivated,
 }
 
 impl AuditEvent {
@@ -88,6 +124,18 @@ impl AuditEvent {
             Self::UserCreated => "user_created",
             Self::TenantCreated => "tenant_created",
             Self::TenantUpdated => "tenant_updated",
+            Self::PasswordResetRequested => "password_reset_requested",
+            Self::PasswordResetCompleted => "password_reset_completed",
+            Self::VerificationSent => "verification_sent",
+            Self::EmailVerified => "email_verified",
+            Self::EmailChangeRequested => "email_change_requested",
+            Self::EmailChanged => "email_changed",
+            Self::InvitationSent => "invitation_sent",
+            Self::InvitationRevoked => "invitation_revoked",
+            Self::InvitationAccepted => "invitation_accepted",
+            Self::RoleChanged => "role_changed",
+            Self::UserDeactivated => "user_deactivated",
+            Self::UserReactivated => "user_reactivated",
         }
     }
 }
