@@ -6,6 +6,7 @@ mod csrf;
 mod drift;
 mod helpers;
 mod inputs;
+mod interop_python;
 mod json_admin;
 mod json_cors;
 mod json_helpers;
