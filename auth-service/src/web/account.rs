@@ -96,7 +96,8 @@ async fn account(State(state): State<AppState>, meta: Meta) -> Result<Response, 
         .into_iter()
         .map(|s| SessionRow {
             family_id: s.family_id.to_string(),
-            user_agent: s.user_agent.unwrap_or_else(|| "Unknown browser".to_owned()),
+            device: crate::web::user_agent::describe(s.user_agent.as_deref()),
+            user_agent: s.user_agent.unwrap_or_default(),
             ip: s.ip.unwrap_or_default(),
             signed_in_at: format_time(s.signed_in_at),
             last_used_at: format_time(s.last_used_at),

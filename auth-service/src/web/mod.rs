@@ -12,6 +12,7 @@ pub mod logout;
 pub mod redirect;
 pub mod refresh;
 pub mod register;
+pub mod user_agent;
 pub mod views;
 
 use axum::Router;

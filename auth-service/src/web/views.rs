@@ -106,7 +106,9 @@ pub struct LogoutPage {
 pub struct SessionRow {
     /// Family id.
     pub family_id: String,
-    /// Browser.
+    /// Browser and system, named for a person ("Chrome 131 on Linux").
+    pub device: String,
+    /// The raw `User-Agent` (shown as a tooltip).
     pub user_agent: String,
     /// Address.
     pub ip: String,

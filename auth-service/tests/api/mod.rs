@@ -25,5 +25,6 @@ mod redirects;
 mod refresh;
 mod refresh_race;
 mod register;
+mod sessions_page;
 mod throttle;
 mod throttle_races;
