@@ -109,3 +109,21 @@ async fn the_python_example_verifies_a_real_token_and_refuses_altered_ones() {
     assert_eq!(code, 1, "{out}");
     assert!(out.contains("refused"), "{out}");
 }
+
+/// The Node.js example at least parses (`node --check`) where Node.js is installed; it needs
+/// the `jose` package from npm to run, which the test suite does not fetch.
+#[test]
+fn the_node_example_is_valid_javascript() {
+    let script = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../docs/examples/verify_token.mjs"
+    );
+    match Command::new("node").arg("--check").arg(script).output() {
+        Ok(out) => assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        ),
+        Err(_) => eprintln!("SKIPPED: node is not installed"),
+    }
+}
