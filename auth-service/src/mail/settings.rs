@@ -150,8 +150,9 @@ mod tests {
         )
     }
 
-    #[test]
-    fn every_contract_form_parses() {
+    // lettre's pooled transport spawns its pool task: it needs a Tokio runtime.
+    #[tokio::test]
+    async fn every_contract_form_parses() {
         for url in [
             "smtp://127.0.0.1:2525",
             "smtp://user:pa%40ss@mail.example.com:587?tls=starttls",
@@ -166,8 +167,8 @@ mod tests {
         assert_eq!(dev.from.email.to_string(), "no-reply@auth.example.com");
     }
 
-    #[test]
-    fn malformed_values_name_the_variable_and_never_echo_a_password() {
+    #[tokio::test]
+    async fn malformed_values_name_the_variable_and_never_echo_a_password() {
         for url in [
             "http://x",
             "smtp://",

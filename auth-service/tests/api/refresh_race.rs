@@ -271,17 +271,43 @@ async fn the_migration_revokes_whole_families_a_race_left_half_revoked(b: Backen
     )
     .await
     .unwrap();
-    let u = auth_service::users::create_user(
-        &db,
-        t.id,
-        "ada@acme.test",
-        crate::api::helpers::PASSWORD,
-        "Ada",
-        "Lovelace",
-        shared_jwt::Role::Member,
-    )
-    .await
-    .unwrap();
+    // The user row in the schema of that time (the entity describes today's columns).
+    let user_id = uuid::Uuid::new_v4();
+    let users = Query::insert()
+        .into_table(sea_orm::sea_query::Alias::new("users"))
+        .columns(
+            [
+                "id",
+                "tenant_id",
+                "email",
+                "email_normalized",
+                "password_hash",
+                "first_name",
+                "last_name",
+                "role",
+                "is_active",
+                "created_at",
+            ]
+            .map(sea_orm::sea_query::Alias::new),
+        )
+        .values_panic([
+            user_id.into(),
+            t.id.into(),
+            "ada@acme.test".into(),
+            "ada@acme.test".into(),
+            "$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNoaGFzaA".into(),
+            "Ada".into(),
+            "Lovelace".into(),
+            "member".into(),
+            true.into(),
+            Utc::now().into(),
+        ])
+        .to_owned();
+    db.execute(&users).await.unwrap();
+    struct U {
+        id: uuid::Uuid,
+    }
+    let u = U { id: user_id };
     // Half revoked (what the race left behind), and untouched.
     let (raced, live) = (uuid::Uuid::new_v4(), uuid::Uuid::new_v4());
     let (now, end) = (Utc::now(), Utc::now() + chrono::Duration::hours(1));
