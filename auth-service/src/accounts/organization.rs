@@ -58,8 +58,8 @@ pub enum SettingsError {
 /// # Errors
 /// A message for the field.
 pub fn parse_policy(raw: &str) -> Result<SignupPolicy, &'static str> {
-    const MESSAGE: &str = "Use open, invite_only, or domains: followed by a comma-separated list \
-of domains (e.g. domains:example.com,example.org).";
+    const MESSAGE: &str = "Unknown sign-up policy: expected open, invite_only or \
+domains:a.test,b.test (a comma-separated list of domains).";
     let raw = raw.trim();
     if raw.len() > 1000 {
         return Err(MESSAGE);

@@ -17,6 +17,7 @@ mod login;
 mod logout;
 mod mail;
 mod malformed;
+mod members;
 mod operations;
 mod panic;
 mod rate_limit;
