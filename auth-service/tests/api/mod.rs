@@ -10,6 +10,7 @@ mod json_admin;
 mod json_cors;
 mod json_helpers;
 mod json_interop;
+mod json_invitations;
 mod json_jwt;
 mod json_openapi;
 mod json_users;
