@@ -21,6 +21,7 @@ db_tests!(
     members_accepting_when_full_or_taken_creates_nothing,
     members_bad_invitation_tokens_answer_400,
     members_pages_need_a_signed_in_admin_and_csrf,
+    members_accepting_is_rate_limited_per_address,
 );
 
 /// The path of an absolute link (on `PUBLIC_URL`), to follow on the test server.
@@ -578,4 +579,38 @@ async fn members_pages_need_a_signed_in_admin_and_csrf(b: Backend) {
         )
         .await;
     assert_eq!(res.status(), StatusCode::FORBIDDEN);
+}
+
+async fn members_accepting_is_rate_limited_per_address(b: Backend) {
+    use auth_service::config::{Limit, Rate};
+    let app = TestApp::spawn_with(b, |s| {
+        s.rate_limits.set(
+            Limit::Invitation,
+            Rate::new(2, std::time::Duration::from_secs(3600)),
+        );
+    })
+    .await;
+    let csrf = app.csrf_token("/login").await;
+    let form = [
+        ("csrf_token", csrf.as_str()),
+        ("first_name", "Ian"),
+        ("last_name", "Vitee"),
+        ("password", PASSWORD),
+        ("password_confirm", PASSWORD),
+    ];
+    for _ in 0..2 {
+        let res = app.post_form("/invite/accept?token=guess", &form).await;
+        assert_eq!(res.status(), StatusCode::BAD_REQUEST);
+    }
+    let res = app.post_form("/invite/accept?token=guess", &form).await;
+    assert_eq!(res.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert!(res.headers().contains_key("retry-after"));
+    // The JSON endpoint shares the bucket.
+    let res = plain_client()
+        .post(app.url("/api/v1/auth/invitations/accept/"))
+        .json(&serde_json::json!({"token": "guess", "first_name": "I", "last_name": "V", "password": PASSWORD}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::TOO_MANY_REQUESTS);
 }
