@@ -222,7 +222,15 @@ pub async fn update_user(
         sessions::revoke_all_for_user(&txn, user_id).await?;
     }
     for (kind, detail) in events {
-        record(&txn, kind, Some(tenant_id), Some(user_id), ctx, Some(detail)).await?;
+        record(
+            &txn,
+            kind,
+            Some(tenant_id),
+            Some(user_id),
+            ctx,
+            Some(detail),
+        )
+        .await?;
     }
     txn.commit().await?;
     Ok(updated)

@@ -267,7 +267,9 @@ pub async fn revoke(
         .ok_or(InviteError::NotFound)?;
     let role = row.role.map_or(Role::Member, Role::from);
     if !admin::may_grant(own, role) {
-        return Err(InviteError::Forbidden("Only an owner can revoke an owner's invitation."));
+        return Err(InviteError::Forbidden(
+            "Only an owner can revoke an owner's invitation.",
+        ));
     }
     link_token::Entity::delete_by_id(row.id).exec(&txn).await?;
     record(
@@ -394,8 +396,7 @@ pub async fn accept(
     ctx: &EventContext,
 ) -> Result<(user::Model, tenant::Model), AcceptError> {
     let (link, tenant) = open(&state.db, fields.token).await?;
-    let (first_name, last_name) =
-        check_fields(fields, &link.email).map_err(AcceptError::Fields)?;
+    let (first_name, last_name) = check_fields(fields, &link.email).map_err(AcceptError::Fields)?;
     // The stored address was parsed when invited; parsing again cannot fail.
     let email = Email::parse(&link.email).map_err(|_| AcceptError::Invalid)?;
     let password_hash = state

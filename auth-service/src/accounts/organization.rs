@@ -202,7 +202,10 @@ mod tests {
         assert_eq!(parse_policy("invite_only"), Ok(SignupPolicy::InviteOnly));
         assert_eq!(
             parse_policy("domains:A.test, b.test"),
-            Ok(SignupPolicy::Domains(vec!["a.test".into(), "b.test".into()]))
+            Ok(SignupPolicy::Domains(vec![
+                "a.test".into(),
+                "b.test".into()
+            ]))
         );
         for bad in [
             "",

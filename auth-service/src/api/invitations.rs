@@ -43,7 +43,9 @@ pub fn invitation_json(p: &Pending) -> Value {
 fn invite_error(e: InviteError) -> AppError {
     match e {
         InviteError::Forbidden(m) => AppError::Forbidden(m.into()),
-        InviteError::AlreadyMember => AppError::Fields(FieldErrors::single("email", ALREADY_MEMBER)),
+        InviteError::AlreadyMember => {
+            AppError::Fields(FieldErrors::single("email", ALREADY_MEMBER))
+        }
         InviteError::NotFound => AppError::NotFound,
         InviteError::Template(e) => AppError::Internal(e.into()),
         InviteError::Db(e) => e.into(),
@@ -54,7 +56,9 @@ fn invite_error(e: InviteError) -> AppError {
 pub async fn list(State(state): State<AppState>, me: ApiUser) -> Result<Json<Value>, AppError> {
     me.require(Role::Admin)?;
     let rows = invitations::list_pending(&state.db, me.tenant.id).await?;
-    Ok(Json(Value::Array(rows.iter().map(invitation_json).collect())))
+    Ok(Json(Value::Array(
+        rows.iter().map(invitation_json).collect(),
+    )))
 }
 
 /// `POST invitations/`.

@@ -172,12 +172,13 @@ pub async fn run(command: TenantCommand, settings: &Settings, out: Out) -> Resul
                 signup_policy,
                 max_users,
             };
-            let t = organization::update_settings(&db, Actor::Operator, t.id, change, &cli_context())
-                .await
-                .map_err(|e| match e {
-                    SettingsError::Db(e) => CliError::from(e),
-                    other => input(other.to_string()),
-                })?;
+            let t =
+                organization::update_settings(&db, Actor::Operator, t.id, change, &cli_context())
+                    .await
+                    .map_err(|e| match e {
+                        SettingsError::Db(e) => CliError::from(e),
+                        other => input(other.to_string()),
+                    })?;
             let n = user::Entity::find()
                 .filter(user::Column::TenantId.eq(t.id))
                 .count(&db)

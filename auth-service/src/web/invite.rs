@@ -179,7 +179,9 @@ async fn facts(state: &AppState, token: &str) -> Result<Option<LinkFacts>, AppEr
             tenant_name: tenant.name,
             tenant_slug: tenant.slug,
             email: link.email,
-            role: link.role.map_or_else(|| "member".to_owned(), |r| r.to_string()),
+            role: link
+                .role
+                .map_or_else(|| "member".to_owned(), |r| r.to_string()),
         })),
         Err(crate::accounts::links::LinkError::Invalid) => Ok(None),
         Err(crate::accounts::links::LinkError::Db(e)) => Err(e.into()),
@@ -200,7 +202,16 @@ async fn form(
         ..AcceptForm::default()
     };
     let (errors, fe) = (Vec::new(), AcceptErrors::default());
-    Ok(page(&state, &meta.headers, StatusCode::OK, &typed, &facts, errors, fe).into_response())
+    Ok(page(
+        &state,
+        &meta.headers,
+        StatusCode::OK,
+        &typed,
+        &facts,
+        errors,
+        fe,
+    )
+    .into_response())
 }
 
 async fn submit(
@@ -218,7 +229,15 @@ async fn submit(
     };
     let unprocessable = StatusCode::UNPROCESSABLE_ENTITY;
     let refuse = |errors: Vec<String>, fe: AcceptErrors| {
-        let reply = page(&state, &meta.headers, unprocessable, &form, &facts, errors, fe);
+        let reply = page(
+            &state,
+            &meta.headers,
+            unprocessable,
+            &form,
+            &facts,
+            errors,
+            fe,
+        );
         Ok(reply.into_response())
     };
     let mut fe = AcceptErrors::default();

@@ -335,7 +335,10 @@ async fn invite(
             render(&state, &meta, &me, StatusCode::FORBIDDEN, extra).await
         }
         Err(InviteError::AlreadyMember) => {
-            let extra = typed(Some(ALREADY_MEMBER.to_owned()), vec![ALREADY_MEMBER.to_owned()]);
+            let extra = typed(
+                Some(ALREADY_MEMBER.to_owned()),
+                vec![ALREADY_MEMBER.to_owned()],
+            );
             render(&state, &meta, &me, unprocessable, extra).await
         }
         Err(InviteError::NotFound) => Err(AppError::NotFound),

@@ -71,7 +71,12 @@ async fn json_invitations_list_create_delete_and_accept(b: Backend) {
     )
     .await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
-    assert!(body["email"][0].as_str().unwrap().contains("already has an account"));
+    assert!(
+        body["email"][0]
+            .as_str()
+            .unwrap()
+            .contains("already has an account")
+    );
 
     // Create, list.
     let (status, inv) = authed(
@@ -90,7 +95,12 @@ async fn json_invitations_list_create_delete_and_accept(b: Backend) {
     assert_eq!(status, StatusCode::OK);
     assert_eq!(list.as_array().unwrap().len(), 1);
     assert_eq!(list[0]["id"], inv["id"]);
-    let first = token_of(&app.mail().wait_for("ian@acme.test").await.link("/invite/accept?token="));
+    let first = token_of(
+        &app.mail()
+            .wait_for("ian@acme.test")
+            .await
+            .link("/invite/accept?token="),
+    );
 
     // Delete: another tenant's id and unknown ids are 404; then 204, and the link is dead.
     let other = app.tenant("globex", SignupPolicy::InviteOnly, 10).await;
@@ -107,7 +117,11 @@ async fn json_invitations_list_create_delete_and_accept(b: Backend) {
     )
     .await
     .unwrap();
-    for id in [foreign.id.to_string(), uuid::Uuid::new_v4().to_string(), "x".into()] {
+    for id in [
+        foreign.id.to_string(),
+        uuid::Uuid::new_v4().to_string(),
+        "x".into(),
+    ] {
         let (status, body) =
             authed(&app, Method::DELETE, &format!("{LIST}{id}/"), &owner, None).await;
         assert_eq!(
@@ -132,7 +146,12 @@ async fn json_invitations_list_create_delete_and_accept(b: Backend) {
     };
     let (status, body) = accept(first.clone(), PASSWORD).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
-    assert!(body["detail"].as_str().unwrap().contains("ask the person who invited you"));
+    assert!(
+        body["detail"]
+            .as_str()
+            .unwrap()
+            .contains("ask the person who invited you")
+    );
 
     // Invite again, accept: field errors first, then 201, then the token is used.
     let (status, _) = authed(

@@ -58,7 +58,10 @@ async fn tenant_set_changes_name_policy_and_limit(b: Backend) {
     assert_eq!(out["max_users"], 2);
     assert_eq!(out["users"], 2);
     let text = env.ok(&["tenant", "set", "globex", "--signup-policy", "open"], "");
-    assert!(text.starts_with("Updated organization globex (Globex Corporation)"), "{text}");
+    assert!(
+        text.starts_with("Updated organization globex (Globex Corporation)"),
+        "{text}"
+    );
     let t = auth_service::tenants::find_by_slug(&db, "globex")
         .await
         .unwrap()
@@ -70,7 +73,10 @@ async fn tenant_set_changes_name_policy_and_limit(b: Backend) {
     for (args, says) in [
         (vec!["--max-users", "1"], "already has 2 users"),
         (vec!["--max-users", "0"], "from 1 to"),
-        (vec!["--signup-policy", "domains:"], "expected open, invite_only"),
+        (
+            vec!["--signup-policy", "domains:"],
+            "expected open, invite_only",
+        ),
         (vec!["--name", "  "], "may not be blank"),
         (vec![], "nothing to change"),
     ] {
@@ -80,7 +86,10 @@ async fn tenant_set_changes_name_policy_and_limit(b: Backend) {
         assert!(err.contains(says), "{a:?}: {err}");
     }
     let err = env.refused(&["tenant", "set", "nosuch", "--max-users", "5"], "");
-    assert!(err.contains("no organization with slug \"nosuch\""), "{err}");
+    assert!(
+        err.contains("no organization with slug \"nosuch\""),
+        "{err}"
+    );
     let t = auth_service::tenants::find_by_slug(&db, "globex")
         .await
         .unwrap()

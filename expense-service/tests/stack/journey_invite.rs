@@ -45,7 +45,9 @@ async fn the_owner_invites_and_the_invitee_joins_in_another_browser() {
     b.fill("form[action='/members/invite'] input[name=email]", INVITEE)
         .await;
     b.client
-        .find(Locator::Css("form[action='/members/invite'] select[name=role]"))
+        .find(Locator::Css(
+            "form[action='/members/invite'] select[name=role]",
+        ))
         .await
         .expect("role select")
         .select_by_value("member")
@@ -61,7 +63,10 @@ async fn the_owner_invites_and_the_invitee_joins_in_another_browser() {
     // 3. The mail, read from the stack's SMTP server.
     let mail = stack.smtp.wait_for(INVITEE).await;
     let link = mail.link("/invite/accept?token=");
-    assert!(link.starts_with(&stack.auth_url("/invite/accept?token=")), "{link}");
+    assert!(
+        link.starts_with(&stack.auth_url("/invite/accept?token=")),
+        "{link}"
+    );
 
     // 4. A second browser profile opens the link and accepts.
     let Some(mut invitee) = browser("invite_invitee").await else {
@@ -80,9 +85,17 @@ async fn the_owner_invites_and_the_invitee_joins_in_another_browser() {
     b.submit("form[action^='/invite/accept'] button[type=submit]")
         .await;
     let url = b.url().await;
-    assert_eq!(url.path(), "/", "signed in on the account page: {}", b.text().await);
+    assert_eq!(
+        url.path(),
+        "/",
+        "signed in on the account page: {}",
+        b.text().await
+    );
     let body = b.text().await;
-    assert!(body.contains("Nia Newcomer") && body.contains("member"), "{body}");
+    assert!(
+        body.contains("Nia Newcomer") && body.contains("member"),
+        "{body}"
+    );
     b.shot("accepted").await;
 
     // 5. The expense page of the tenant, signed in as the new member.
