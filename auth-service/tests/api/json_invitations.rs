@@ -13,7 +13,10 @@ use super::helpers::*;
 use super::json_helpers::*;
 use test_support::db_tests;
 
-db_tests!(json_invitations_list_create_delete_and_accept,);
+db_tests!(
+    json_invitations_list_create_delete_and_accept,
+    json_invitations_concurrent_accepts_create_one_user,
+);
 
 const LIST: &str = "/api/v1/auth/invitations/";
 const ACCEPT: &str = "/api/v1/auth/invitations/accept/";
@@ -189,5 +192,48 @@ async fn json_invitations_list_create_delete_and_accept(b: Backend) {
     assert_eq!(list, json!([]));
     assert_eq!(app.count_events("invitation_sent").await, 2);
     assert_eq!(app.count_events("invitation_revoked").await, 1);
+    assert_eq!(app.count_events("invitation_accepted").await, 1);
+}
+
+async fn json_invitations_concurrent_accepts_create_one_user(b: Backend) {
+    let app = TestApp::spawn_with_mail(b, |_| {}).await;
+    let t = app.tenant("acme", SignupPolicy::InviteOnly, 10).await;
+    app.user(&t, "olga@acme.test", Role::Owner).await;
+    let (owner, _) = tokens(&app, "acme", "olga@acme.test").await;
+    let (status, _) = authed(
+        &app,
+        Method::POST,
+        LIST,
+        &owner,
+        Some(json!({"email": "ian@acme.test", "role": "member"})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED);
+    let token = token_of(
+        &app.mail()
+            .wait_for("ian@acme.test")
+            .await
+            .link("/invite/accept?token="),
+    );
+    let body =
+        json!({"token": token, "first_name": "Ian", "last_name": "Vitee", "password": PASSWORD});
+    let (a, b, c, d) = tokio::join!(
+        post(&app, ACCEPT, body.clone()),
+        post(&app, ACCEPT, body.clone()),
+        post(&app, ACCEPT, body.clone()),
+        post(&app, ACCEPT, body.clone()),
+    );
+    let mut statuses = vec![a.0, b.0, c.0, d.0];
+    statuses.sort();
+    assert_eq!(
+        statuses,
+        [
+            StatusCode::CREATED,
+            StatusCode::BAD_REQUEST,
+            StatusCode::BAD_REQUEST,
+            StatusCode::BAD_REQUEST
+        ]
+    );
+    assert_eq!(app.count_users().await, 2);
     assert_eq!(app.count_events("invitation_accepted").await, 1);
 }

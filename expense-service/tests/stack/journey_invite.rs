@@ -55,6 +55,13 @@ async fn the_owner_invites_and_the_invitee_joins_in_another_browser() {
         .expect("choose member");
     b.submit("form[action='/members/invite'] button[type=submit]")
         .await;
+    // The click's navigation may not have settled when `submit` returns: wait for its URL.
+    let done = url::Url::parse(&stack.auth_url("/members?done=invited")).expect("url");
+    b.client
+        .wait()
+        .for_url(&done)
+        .await
+        .expect("back on /members");
     let body = b.text().await;
     assert!(body.contains("Invitation sent."), "{body}");
     assert!(body.contains(INVITEE), "listed as pending: {body}");
@@ -84,6 +91,12 @@ async fn the_owner_invites_and_the_invitee_joins_in_another_browser() {
         .await;
     b.submit("form[action^='/invite/accept'] button[type=submit]")
         .await;
+    let account = url::Url::parse(&stack.auth_url("/")).expect("url");
+    b.client
+        .wait()
+        .for_url(&account)
+        .await
+        .expect("signed in on the account page");
     let url = b.url().await;
     assert_eq!(
         url.path(),
@@ -101,7 +114,12 @@ async fn the_owner_invites_and_the_invitee_joins_in_another_browser() {
     // 5. The expense page of the tenant, signed in as the new member.
     let home = format!("{}/", stack.exp_url(TENANT, ""));
     b.client.goto(&home).await.expect("goto");
-    assert_eq!(b.url().await.as_str(), home, "{}", b.text().await);
+    let home_url = url::Url::parse(&home).expect("url");
+    b.client
+        .wait()
+        .for_url(&home_url)
+        .await
+        .expect("the expense page");
     let body = b.text().await;
     assert!(body.contains("Nia"), "the new member is signed in: {body}");
     b.shot("expenses-as-member").await;
