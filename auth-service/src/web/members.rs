@@ -391,12 +391,16 @@ async fn change(
     state: &AppState,
     meta: &Meta,
     id: &str,
-    change: UserChange,
+    change: Option<UserChange>,
     what: &str,
 ) -> Result<Response, AppError> {
     let me = match require_role(state, meta, "/members", Role::Admin).await? {
         Ok(me) => me,
         Err(answer) => return Ok(answer),
+    };
+    // Only an unknown role makes no change (the select offers the known ones).
+    let Some(change) = change else {
+        return Err(AppError::BadRequest("Choose a role.".into()));
     };
     let Ok(id) = Uuid::parse_str(id) else {
         return Err(AppError::NotFound);
@@ -428,13 +432,10 @@ async fn change_role(
     Path(id): Path<String>,
     CsrfForm(form): CsrfForm<RoleForm>,
 ) -> Result<Response, AppError> {
-    let Ok(role) = form.role.parse::<Role>() else {
-        return Err(AppError::BadRequest("Choose a role.".into()));
-    };
-    let c = UserChange {
+    let c = form.role.parse::<Role>().ok().map(|role| UserChange {
         role: Some(role),
         is_active: None,
-    };
+    });
     change(&state, &meta, &id, c, "role").await
 }
 
@@ -444,10 +445,10 @@ async fn deactivate(
     Path(id): Path<String>,
     CsrfForm(ButtonForm): CsrfForm<ButtonForm>,
 ) -> Result<Response, AppError> {
-    let c = UserChange {
+    let c = Some(UserChange {
         role: None,
         is_active: Some(false),
-    };
+    });
     change(&state, &meta, &id, c, "deactivated").await
 }
 
@@ -457,9 +458,9 @@ async fn reactivate(
     Path(id): Path<String>,
     CsrfForm(ButtonForm): CsrfForm<ButtonForm>,
 ) -> Result<Response, AppError> {
-    let c = UserChange {
+    let c = Some(UserChange {
         role: None,
         is_active: Some(true),
-    };
+    });
     change(&state, &meta, &id, c, "reactivated").await
 }

@@ -50,7 +50,7 @@ async fn json_invitations_list_create_delete_and_accept(b: Backend) {
         Method::POST,
         LIST,
         &owner,
-        Some(json!({"email": "nope", "role": "king"})),
+        Some(json!({"email": format!("{}@acme.test", "x".repeat(300)), "role": "king"})),
     )
     .await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
@@ -175,6 +175,15 @@ async fn json_invitations_list_create_delete_and_accept(b: Backend) {
     let (status, body) = post(&app, ACCEPT, json!({"token": second, "first_name": 7})).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert_eq!(fields(&body), ["first_name", "last_name", "password"]);
+    let long = "x".repeat(101);
+    let (status, body) = post(
+        &app,
+        ACCEPT,
+        json!({"token": second, "first_name": long, "last_name": "V", "password": PASSWORD}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(fields(&body), ["first_name"]);
     let (status, body) = accept(second.clone(), "short").await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert_eq!(fields(&body), ["password"]);
