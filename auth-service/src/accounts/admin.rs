@@ -5,10 +5,15 @@
 //! Rules, checked inside one transaction that first write-locks the tenant row (so two
 //! owners demoting each other at once cannot leave the tenant without one):
 //! - nobody reaches a user of another tenant ([`AdminError::NotFound`]);
-//! - below `admin` nobody administers anyone; an admin can neither make owners nor
-//!   change an owner ([`AdminError::Forbidden`]);
+//! - below `admin` nobody administers anyone; nobody grants a role above their own
+//!   ([`may_grant`]: an admin up to admin, an owner up to owner — the same rule for
+//!   invitations, [`crate::accounts::invitations`]); an admin cannot change an owner
+//!   ([`AdminError::Forbidden`]);
 //! - the last active owner can be neither demoted nor deactivated ([`AdminError::LastOwner`]);
 //! - deactivating a user revokes all of their sessions.
+//!
+//! Each change is audited as what it is: [`AuditEvent::RoleChanged`],
+//! [`AuditEvent::UserDeactivated`], [`AuditEvent::UserReactivated`].
 
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait,
@@ -75,6 +80,23 @@ pub enum AdminError {
 
 /// Message for a role below `admin`.
 pub const NO_PERMISSION: &str = "You do not have permission to perform this action.";
+
+/// Whether someone of role `actor` may give role `role` (invite with it, or change a
+/// user to it): only from `admin` up, and never above their own role.
+#[must_use]
+pub fn may_grant(actor: Role, role: Role) -> bool {
+    actor.at_least(Role::Admin) && actor >= role
+}
+
+/// The message when [`may_grant`] says no.
+#[must_use]
+pub fn grant_refused(actor: Role) -> &'static str {
+    if actor.at_least(Role::Admin) {
+        "Only an owner can make owners."
+    } else {
+        NO_PERMISSION
+    }
+}
 
 /// One page of a tenant's users (oldest first) and the total count.
 ///
@@ -149,13 +171,13 @@ pub async fn update_user(
         if !role.at_least(Role::Admin) {
             return Err(AdminError::Forbidden(NO_PERMISSION));
         }
-        if role != Role::Owner {
-            if current == Role::Owner {
-                return Err(AdminError::Forbidden("Only an owner can change an owner."));
-            }
-            if change.role == Some(Role::Owner) {
-                return Err(AdminError::Forbidden("Only an owner can make owners."));
-            }
+        if role != Role::Owner && current == Role::Owner {
+            return Err(AdminError::Forbidden("Only an owner can change an owner."));
+        }
+        if let Some(new) = change.role
+            && !may_grant(role, new)
+        {
+            return Err(AdminError::Forbidden(grant_refused(role)));
         }
     }
     let new_role = change.role.unwrap_or(current);
@@ -175,16 +197,22 @@ pub async fn update_user(
     if new_role == current && new_active == target.is_active {
         return Ok(target);
     }
-    let detail = format!(
-        "role {} -> {}, active {} -> {}{}",
-        current.as_str(),
-        new_role.as_str(),
-        target.is_active,
-        new_active,
-        actor
-            .user_id()
-            .map_or_else(|| " by the operator".to_owned(), |id| format!(" by {id}"))
-    );
+    let by = actor
+        .user_id()
+        .map_or_else(|| "by the operator".to_owned(), |id| format!("by {id}"));
+    let mut events = Vec::new();
+    if new_role != current {
+        let detail = format!("role {} -> {} {by}", current.as_str(), new_role.as_str());
+        events.push((AuditEvent::RoleChanged, detail));
+    }
+    if new_active != target.is_active {
+        let kind = if new_active {
+            AuditEvent::UserReactivated
+        } else {
+            AuditEvent::UserDeactivated
+        };
+        events.push((kind, by.clone()));
+    }
     let was_active = target.is_active;
     let mut model = target.into_active_model();
     model.role = Set(new_role.into());
@@ -193,15 +221,17 @@ pub async fn update_user(
     if was_active && !new_active {
         sessions::revoke_all_for_user(&txn, user_id).await?;
     }
-    record(
-        &txn,
-        AuditEvent::UserUpdated,
-        Some(tenant_id),
-        Some(user_id),
-        ctx,
-        Some(detail),
-    )
-    .await?;
+    for (kind, detail) in events {
+        record(
+            &txn,
+            kind,
+            Some(tenant_id),
+            Some(user_id),
+            ctx,
+            Some(detail),
+        )
+        .await?;
+    }
     txn.commit().await?;
     Ok(updated)
 }

@@ -9,6 +9,8 @@
 //! - [`profile`]: a user's own names and password;
 //! - [`links`]: the single-use tokens mailed as links (reset, verification, invitation);
 //! - [`admin`]: owners, admins and the operator administering users and tenants;
+//! - [`invitations`]: inviting an address with a role, revoking, accepting;
+//! - [`organization`]: a tenant's settings (name, sign-up policy, user limit);
 //! - [`users`], [`tenants`], [`sessions`], [`throttle`]: the records and stores below them.
 //!
 //! Nothing here reads HTTP: handlers translate requests into these calls and their
@@ -16,7 +18,9 @@
 
 pub mod access;
 pub mod admin;
+pub mod invitations;
 pub mod links;
+pub mod organization;
 pub mod profile;
 pub mod sessions;
 pub mod signin;

@@ -11,12 +11,13 @@ pub mod admin;
 pub mod auth;
 pub mod body;
 pub mod cors;
+pub mod invitations;
 pub mod jwt;
 pub mod users;
 
 use axum::Router;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{MethodRouter, get, patch, post};
+use axum::routing::{MethodRouter, delete, get, patch, post};
 use http::{HeaderValue, Method, header};
 
 use crate::config::Settings;
@@ -54,11 +55,19 @@ pub enum Endpoint {
     JwtRevoke,
     /// `GET openapi.json`.
     OpenApi,
+    /// `GET auth/invitations/`.
+    InvitationsList,
+    /// `POST auth/invitations/`.
+    InvitationsCreate,
+    /// `DELETE auth/invitations/{id}/`.
+    InvitationDelete,
+    /// `POST auth/invitations/accept/`.
+    InvitationAccept,
 }
 
 impl Endpoint {
     /// All operations.
-    pub const ALL: [Self; 11] = [
+    pub const ALL: [Self; 15] = [
         Self::UsersCreate,
         Self::UsersList,
         Self::MeGet,
@@ -70,20 +79,27 @@ impl Endpoint {
         Self::JwtVerify,
         Self::JwtRevoke,
         Self::OpenApi,
+        Self::InvitationsList,
+        Self::InvitationsCreate,
+        Self::InvitationDelete,
+        Self::InvitationAccept,
     ];
 
     /// The HTTP method.
     #[must_use]
     pub fn method(self) -> Method {
         match self {
-            Self::UsersList | Self::MeGet | Self::OpenApi => Method::GET,
+            Self::UsersList | Self::MeGet | Self::OpenApi | Self::InvitationsList => Method::GET,
+            Self::InvitationDelete => Method::DELETE,
             Self::MePatch | Self::UserPatch => Method::PATCH,
             Self::UsersCreate
             | Self::SetPassword
             | Self::JwtCreate
             | Self::JwtRefresh
             | Self::JwtVerify
-            | Self::JwtRevoke => Method::POST,
+            | Self::JwtRevoke
+            | Self::InvitationsCreate
+            | Self::InvitationAccept => Method::POST,
         }
     }
 
@@ -100,6 +116,9 @@ impl Endpoint {
             Self::JwtVerify => "/auth/jwt/verify/",
             Self::JwtRevoke => "/auth/jwt/revoke/",
             Self::OpenApi => "/openapi.json",
+            Self::InvitationsList | Self::InvitationsCreate => "/auth/invitations/",
+            Self::InvitationDelete => "/auth/invitations/{id}/",
+            Self::InvitationAccept => "/auth/invitations/accept/",
         }
     }
 
@@ -122,6 +141,10 @@ impl Endpoint {
             Self::JwtVerify => post(jwt::verify),
             Self::JwtRevoke => post(jwt::revoke),
             Self::OpenApi => get(openapi),
+            Self::InvitationsList => get(invitations::list),
+            Self::InvitationsCreate => post(invitations::create),
+            Self::InvitationDelete => delete(invitations::delete),
+            Self::InvitationAccept => post(invitations::accept),
         }
     }
 }

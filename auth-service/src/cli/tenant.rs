@@ -1,12 +1,13 @@
-//! `auth-service tenant create|list|disable|enable`.
+//! `auth-service tenant create|list|set|disable|enable`.
 
 use clap::Subcommand;
 use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder};
 use serde_json::{Value, json};
 
 use super::{CliError, Out, cli_context, database, input};
-use crate::accounts::admin;
-use crate::accounts::tenants::{self, SignupPolicy, TenantError, UnknownSignupPolicy};
+use crate::accounts::admin::{self, Actor};
+use crate::accounts::organization::{self, SettingsError, TenantChange};
+use crate::accounts::tenants::{self, SignupPolicy, TenantError};
 use crate::config::Settings;
 use crate::infra::audit::{self, AuditEvent};
 use crate::infra::entities::{tenant, user};
@@ -31,6 +32,21 @@ pub enum TenantCommand {
     },
     /// List organizations.
     List,
+    /// Change an organization's name, sign-up policy or user limit (the limit never
+    /// below its current number of users).
+    Set {
+        /// Its slug.
+        slug: String,
+        /// New display name.
+        #[arg(long)]
+        name: Option<String>,
+        /// Who may sign up: `open`, `invite_only` or `domains:a.test,b.test`.
+        #[arg(long, value_parser = parse_policy)]
+        signup_policy: Option<SignupPolicy>,
+        /// Most users it may have.
+        #[arg(long)]
+        max_users: Option<i32>,
+    },
     /// Deactivate an organization: its users can no longer sign in; all sessions end.
     Disable {
         /// Its slug.
@@ -44,16 +60,7 @@ pub enum TenantCommand {
 }
 
 fn parse_policy(raw: &str) -> Result<SignupPolicy, String> {
-    match raw {
-        // A domain list must name at least one domain.
-        "open" | "invite_only" => raw.parse().map_err(|e: UnknownSignupPolicy| e.to_string()),
-        other => match other.strip_prefix("domains:") {
-            Some(list) if list.split(',').any(|d| !d.trim().is_empty()) => other
-                .parse()
-                .map_err(|e: UnknownSignupPolicy| e.to_string()),
-            _ => Err("expected open, invite_only or domains:a.test,b.test".to_owned()),
-        },
-    }
+    organization::parse_policy(raw).map_err(str::to_owned)
 }
 
 /// A tenant as JSON.
@@ -147,6 +154,42 @@ pub async fn run(command: TenantCommand, settings: &Settings, out: Out) -> Resul
                 text = "No organizations.".to_owned();
             }
             out.emit(&text, &Value::Array(rows));
+        }
+        TenantCommand::Set {
+            slug,
+            name,
+            signup_policy,
+            max_users,
+        } => {
+            if name.is_none() && signup_policy.is_none() && max_users.is_none() {
+                return Err(input(
+                    "nothing to change: give --name, --signup-policy or --max-users",
+                ));
+            }
+            let t = find(&db, &slug).await?;
+            let change = TenantChange {
+                name,
+                signup_policy,
+                max_users,
+            };
+            let t =
+                organization::update_settings(&db, Actor::Operator, t.id, change, &cli_context())
+                    .await
+                    .map_err(|e| match e {
+                        SettingsError::Db(e) => CliError::from(e),
+                        other => input(other.to_string()),
+                    })?;
+            let n = user::Entity::find()
+                .filter(user::Column::TenantId.eq(t.id))
+                .count(&db)
+                .await?;
+            out.emit(
+                &format!(
+                    "Updated organization {} ({}): sign-up {}, {n} of at most {} users",
+                    t.slug, t.name, t.signup_policy, t.max_users
+                ),
+                &tenant_json(&t, Some(n)),
+            );
         }
         TenantCommand::Disable { slug } => set_active(&db, &slug, false, out).await?,
         TenantCommand::Enable { slug } => set_active(&db, &slug, true, out).await?,

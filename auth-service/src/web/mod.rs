@@ -1,4 +1,5 @@
-//! The HTML front end: the sign-in, sign-up, sign-out, refresh and account pages. The
+//! The HTML front end: the sign-in, sign-up, sign-out, refresh and account pages; the
+//! members page, invitation acceptance and organization settings. The
 //! handlers only translate HTTP — typed forms ([`form`]) in, pages ([`views`]),
 //! redirects and cookies out — and call the use cases in [`crate::accounts`] for every
 //! rule. Also the page-only concerns: the pre-session CSRF tokens ([`csrf`]) and the
@@ -7,8 +8,11 @@
 pub mod account;
 pub mod csrf;
 pub mod form;
+pub mod invite;
 pub mod login;
 pub mod logout;
+pub mod members;
+pub mod organization;
 pub mod redirect;
 pub mod refresh;
 pub mod register;
@@ -33,6 +37,9 @@ pub fn router() -> Router<AppState> {
         .merge(logout::router())
         .merge(refresh::router())
         .merge(account::router())
+        .merge(members::router())
+        .merge(invite::router())
+        .merge(organization::router())
 }
 
 /// Adds both cookies of a (new or rotated) session.

@@ -149,6 +149,51 @@ fn no_query_form_path_or_token_gets_a_5xx(backend: Backend) {
             verify.send().await
         }
     });
+    // Members, invitations and settings (the browser is the owner).
+    let pages = proptest::sample::select(&["/members", "/organization", "/invite/accept"][..]);
+    never_5xx(
+        &rt,
+        "members pages' query",
+        (pages, urlencoded(&["done", "token"])),
+        |(p, q)| client.get(url(&format!("{p}?{q}"))).send(),
+    );
+    let actions = proptest::sample::select(
+        &[
+            "invitations/{}/revoke",
+            "users/{}/role",
+            "users/{}/deactivate",
+        ][..],
+    );
+    never_5xx(&rt, "members paths", (actions, segment()), |(a, id)| {
+        form(
+            format!("/members/{}", a.replace("{}", &id)),
+            "role=admin".to_owned(),
+        )
+    });
+    never_5xx(&rt, "invitations/{id}/ path", segment(), |id| {
+        let req = client.request(
+            Method::DELETE,
+            url(&format!("/api/v1/auth/invitations/{id}/")),
+        );
+        req.bearer_auth(&owner).send()
+    });
+    let forms =
+        proptest::sample::select(&["/members/invite", "/organization", "/invite/accept"][..]);
+    let fields = urlencoded(&[
+        "email",
+        "role",
+        "name",
+        "signup_policy",
+        "max_users",
+        "token",
+        "first_name",
+        "last_name",
+        "password",
+        "password_confirm",
+    ]);
+    never_5xx(&rt, "members forms", (forms, fields), |(p, f)| {
+        form(p.to_owned(), f)
+    });
     // Last: a sign-out form ends the browser's sign-in.
     let forms = proptest::sample::select(&["/login", "/register", "/logout", "/logout/all"][..]);
     let fields = urlencoded(&[

@@ -4,6 +4,7 @@
 
 mod keys;
 mod manage;
+mod tenant_set;
 
 use std::io::Write as _;
 use std::process::{Command, Output, Stdio};
