@@ -8,6 +8,8 @@
 //! - [`signup`]: the sign-up fields' rules and the enumeration-safe sign-up;
 //! - [`profile`]: a user's own names and password;
 //! - [`links`]: the single-use tokens mailed as links (reset, verification, invitation);
+//! - [`recovery`]: password reset by e-mail; [`verification`]: address verification
+//!   and address change by e-mail;
 //! - [`admin`]: owners, admins and the operator administering users and tenants;
 //! - [`users`], [`tenants`], [`sessions`], [`throttle`]: the records and stores below them.
 //!
@@ -18,6 +20,7 @@ pub mod access;
 pub mod admin;
 pub mod links;
 pub mod profile;
+pub mod recovery;
 pub mod sessions;
 pub mod signin;
 pub mod signout;
@@ -25,3 +28,4 @@ pub mod signup;
 pub mod tenants;
 pub mod throttle;
 pub mod users;
+pub mod verification;

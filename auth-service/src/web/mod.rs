@@ -5,13 +5,16 @@
 //! `next` rule ([`redirect`]).
 
 pub mod account;
+pub mod account_forms;
 pub mod csrf;
 pub mod form;
 pub mod login;
 pub mod logout;
+pub mod recovery;
 pub mod redirect;
 pub mod refresh;
 pub mod register;
+pub mod verification;
 pub mod views;
 
 use axum::Router;
@@ -32,6 +35,10 @@ pub fn router() -> Router<AppState> {
         .merge(logout::router())
         .merge(refresh::router())
         .merge(account::router())
+        // Account lifecycle by e-mail (password reset, address verification, changes).
+        .merge(recovery::router())
+        .merge(verification::router())
+        .merge(account_forms::router())
 }
 
 /// Adds both cookies of a (new or rotated) session.

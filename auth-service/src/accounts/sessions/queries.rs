@@ -162,7 +162,11 @@ pub(super) async fn load_active(
         return Ok(None);
     };
     Ok(
-        (user.is_active && tenant.is_active && user.tenant_id == tenant.id)
-            .then_some((user, tenant)),
+        (user.is_active
+            && tenant.is_active
+            && user.tenant_id == tenant.id
+            // An account that must verify its address first gets no token (refresh included).
+            && !user.awaits_verification())
+        .then_some((user, tenant)),
     )
 }
