@@ -12,8 +12,7 @@
 //!
 //! Using a link ([`reset_password`]) sets the password (policy as at sign-up), marks the
 //! address verified (the link reached it), ends **every** session of the user, clears
-//! the password-guessing counts and signs the user in — one transaction, then a new
-//! session.
+//! the password-guessing counts — one transaction; the page then signs the user in.
 
 use std::time::Duration;
 
@@ -26,7 +25,7 @@ use secrecy::SecretString;
 use uuid::Uuid;
 
 use crate::accounts::links::{self, LinkError, NewLink};
-use crate::accounts::sessions::{self, Session};
+use crate::accounts::sessions;
 use crate::accounts::tenants::{self, TenantSlug};
 use crate::accounts::throttle;
 use crate::accounts::users::{self, Email};
@@ -225,8 +224,14 @@ async fn account_of(
 /// What using a reset link gave.
 #[derive(Debug)]
 pub enum Reset {
-    /// The password changed, every earlier session ended; this is the new one.
-    Done(Box<Session>),
+    /// The password changed and every session ended; the front end may start a new
+    /// one for this account (the pages do; the JSON API does not).
+    Done {
+        /// The account, as stored now.
+        user: Box<user::Model>,
+        /// Its organization.
+        tenant: Box<tenant::Model>,
+    },
     /// The link does not work (one answer for every reason); nothing changed.
     InvalidLink,
     /// The new password breaks the policy (the message); nothing changed.
@@ -293,6 +298,8 @@ pub async fn reset_password(
         email_verified: true,
         ..user
     };
-    let session = state.sessions.start(&state.db, user, tenant, ctx).await?;
-    Ok(Reset::Done(Box::new(session)))
+    Ok(Reset::Done {
+        user: Box::new(user),
+        tenant: Box::new(tenant),
+    })
 }

@@ -12,6 +12,7 @@ pub mod auth;
 pub mod body;
 pub mod cors;
 pub mod jwt;
+pub mod recovery;
 pub mod users;
 
 use axum::Router;
@@ -54,11 +55,20 @@ pub enum Endpoint {
     JwtRevoke,
     /// `GET openapi.json`.
     OpenApi,
+    // Account lifecycle by e-mail (r11-reset).
+    /// `POST auth/users/reset_password/`.
+    ResetPassword,
+    /// `POST auth/users/reset_password_confirm/`.
+    ResetPasswordConfirm,
+    /// `POST auth/users/activation/`.
+    Activation,
+    /// `POST auth/users/resend_activation/`.
+    ResendActivation,
 }
 
 impl Endpoint {
     /// All operations.
-    pub const ALL: [Self; 11] = [
+    pub const ALL: [Self; 15] = [
         Self::UsersCreate,
         Self::UsersList,
         Self::MeGet,
@@ -70,6 +80,10 @@ impl Endpoint {
         Self::JwtVerify,
         Self::JwtRevoke,
         Self::OpenApi,
+        Self::ResetPassword,
+        Self::ResetPasswordConfirm,
+        Self::Activation,
+        Self::ResendActivation,
     ];
 
     /// The HTTP method.
@@ -83,7 +97,11 @@ impl Endpoint {
             | Self::JwtCreate
             | Self::JwtRefresh
             | Self::JwtVerify
-            | Self::JwtRevoke => Method::POST,
+            | Self::JwtRevoke
+            | Self::ResetPassword
+            | Self::ResetPasswordConfirm
+            | Self::Activation
+            | Self::ResendActivation => Method::POST,
         }
     }
 
@@ -100,6 +118,10 @@ impl Endpoint {
             Self::JwtVerify => "/auth/jwt/verify/",
             Self::JwtRevoke => "/auth/jwt/revoke/",
             Self::OpenApi => "/openapi.json",
+            Self::ResetPassword => "/auth/users/reset_password/",
+            Self::ResetPasswordConfirm => "/auth/users/reset_password_confirm/",
+            Self::Activation => "/auth/users/activation/",
+            Self::ResendActivation => "/auth/users/resend_activation/",
         }
     }
 
@@ -122,6 +144,10 @@ impl Endpoint {
             Self::JwtVerify => post(jwt::verify),
             Self::JwtRevoke => post(jwt::revoke),
             Self::OpenApi => get(openapi),
+            Self::ResetPassword => post(recovery::reset_password),
+            Self::ResetPasswordConfirm => post(recovery::reset_password_confirm),
+            Self::Activation => post(recovery::activation),
+            Self::ResendActivation => post(recovery::resend_activation),
         }
     }
 }

@@ -278,9 +278,13 @@ async fn reset_submit(
     }
     let ctx = meta.event_context();
     match recovery::reset_password(&state, &form.token, &form.password, &ctx).await? {
-        Reset::Done(session) => {
+        Reset::Done { user, tenant } => {
             // This browser's previous sign-in (if any, of any account) ends too.
             replace_previous(&state, &meta).await?;
+            let session = state
+                .sessions
+                .start(&state.db, *user, *tenant, &ctx)
+                .await?;
             let root = state.redirects.parse_or_root(None);
             Ok(signed_in_reply(&state, &session, &root)?.into_response())
         }
