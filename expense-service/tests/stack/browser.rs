@@ -22,8 +22,9 @@ const CHROMIUM: &str = "/usr/bin/chromium";
 const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
 
 /// A chromedriver process and a browser session; both end when dropped/closed.
-struct Browser {
-    client: Client,
+/// Shared by the journeys of this folder (`journey_*.rs`).
+pub(super) struct Browser {
+    pub(super) client: Client,
     driver: Child,
     shots: PathBuf,
     step: u32,
@@ -38,7 +39,7 @@ impl Drop for Browser {
 }
 
 /// `None` (after saying why) when the browser is not installed and we are not in CI.
-async fn browser(test: &str) -> Option<Browser> {
+pub(super) async fn browser(test: &str) -> Option<Browser> {
     let present = Path::new(CHROMIUM).exists() && Path::new(CHROMEDRIVER).exists();
     if !present {
         assert!(
@@ -109,18 +110,18 @@ fn screenshot_dir(test: &str) -> PathBuf {
 
 impl Browser {
     /// Saves `target/tmp/screenshots/<test>/NN-<name>.png`.
-    async fn shot(&mut self, name: &str) {
+    pub(super) async fn shot(&mut self, name: &str) {
         self.step += 1;
         let png = self.client.screenshot().await.expect("screenshot");
         std::fs::write(self.shots.join(format!("{:02}-{name}.png", self.step)), png)
             .expect("write screenshot");
     }
 
-    async fn url(&self) -> url::Url {
+    pub(super) async fn url(&self) -> url::Url {
         self.client.current_url().await.expect("current url")
     }
 
-    async fn text(&self) -> String {
+    pub(super) async fn text(&self) -> String {
         self.client
             .find(Locator::Css("body"))
             .await
@@ -130,13 +131,13 @@ impl Browser {
             .expect("text")
     }
 
-    async fn fill(&self, css: &str, value: &str) {
+    pub(super) async fn fill(&self, css: &str, value: &str) {
         let field = self.client.find(Locator::Css(css)).await.expect(css);
         field.clear().await.expect("clear");
         field.send_keys(value).await.expect("type");
     }
 
-    async fn submit(&self, css: &str) {
+    pub(super) async fn submit(&self, css: &str) {
         self.client
             .find(Locator::Css(css))
             .await
@@ -154,7 +155,7 @@ impl Browser {
 
     /// Signs in on the auth host's form (the organization may be pre-filled).
     /// With the demo owner's sign-in as `auth-service demo` prints it.
-    async fn sign_in(&self, (email, password): &(String, String)) {
+    pub(super) async fn sign_in(&self, (email, password): &(String, String)) {
         self.fill("input[name=tenant]", TENANT).await;
         self.fill("input[name=email]", email).await;
         self.fill("input[name=password]", password).await;

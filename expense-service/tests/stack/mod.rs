@@ -4,6 +4,7 @@
 //! configuration; each service's PostgreSQL behaviour is covered by its own tests.
 
 mod browser;
+mod journey_reset;
 mod nginx;
 
 use test_support::stack::{HOME_TENANT, Ports, Stack, StackOptions};
