@@ -110,6 +110,15 @@ pub async fn sign_in(
             Ok(()),
         )
         .await?;
+        audit::record(
+            &state.db,
+            AuditEvent::LoginFailure,
+            Some(tenant.id),
+            Some(user.id),
+            ctx,
+            Some("address not verified".to_owned()),
+        )
+        .await?;
         return Ok(SignIn::Unverified);
     }
     let mut model = user.into_active_model();

@@ -150,8 +150,9 @@ mod tests {
         )
     }
 
-    #[test]
-    fn every_contract_form_parses() {
+    // lettre's pooled transport spawns its pool task when built: it needs a runtime.
+    #[tokio::test]
+    async fn every_contract_form_parses() {
         for url in [
             "smtp://127.0.0.1:2525",
             "smtp://user:pa%40ss@mail.example.com:587?tls=starttls",
