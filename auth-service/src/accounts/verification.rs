@@ -207,7 +207,10 @@ async fn take(
     let Some(tenant) = tenant::Entity::find_by_id(user.tenant_id).one(txn).await? else {
         return Ok(None);
     };
-    Ok((user.is_active && tenant.is_active && tenant.id == row.tenant_id).then_some((tenant, user)))
+    Ok(
+        (user.is_active && tenant.is_active && tenant.id == row.tenant_id)
+            .then_some((tenant, user)),
+    )
 }
 
 async fn verify_address(
@@ -347,7 +350,6 @@ pub const ADDRESS_TAKEN: &str =
 ///
 /// # Errors
 /// A database or template failure, or hashing busy/failed.
-#[allow(clippy::too_many_arguments)]
 pub async fn request_email_change(
     state: &AppState,
     tenant: &tenant::Model,
@@ -415,7 +417,11 @@ pub async fn request_email_change(
         organization: &tenant.name,
         link: &link,
     };
-    mail::enqueue(&txn, &render(email.as_str(), "Confirm your new address", &body)?).await?;
+    mail::enqueue(
+        &txn,
+        &render(email.as_str(), "Confirm your new address", &body)?,
+    )
+    .await?;
     audit::record(
         &txn,
         AuditEvent::EmailChangeRequested,

@@ -78,10 +78,8 @@ async fn throttled(
         ..forms
     };
     let mut res = render(state, meta, me, StatusCode::TOO_MANY_REQUESTS, forms).await?;
-    res.headers_mut().insert(
-        header::RETRY_AFTER,
-        HeaderValue::from(t.retry_after_secs()),
-    );
+    res.headers_mut()
+        .insert(header::RETRY_AFTER, HeaderValue::from(t.retry_after_secs()));
     Ok(res)
 }
 
@@ -210,7 +208,9 @@ async fn change_email(
         new_email: form.email,
         ..AccountForms::default()
     };
-    Ok(render(&state, &meta, &me, StatusCode::UNPROCESSABLE_ENTITY, forms)
-        .await?
-        .into_response())
+    Ok(
+        render(&state, &meta, &me, StatusCode::UNPROCESSABLE_ENTITY, forms)
+            .await?
+            .into_response(),
+    )
 }

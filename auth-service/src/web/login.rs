@@ -179,7 +179,9 @@ async fn submit(
             FAILED,
         )
         .into_response()),
-        SignIn::Unverified => Ok(unverified_page(&state, &meta.headers, &form, &next).into_response()),
+        SignIn::Unverified => {
+            Ok(unverified_page(&state, &meta.headers, &form, &next).into_response())
+        }
         SignIn::Throttled(t) => Ok(page(
             &state,
             &meta.headers,

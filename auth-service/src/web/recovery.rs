@@ -178,7 +178,10 @@ replaced by a newer one, or expired (links work for 30 minutes).",
 
 /// The reset page keeps its token out of `Referer` headers.
 fn no_referrer(reply: Reply) -> Reply {
-    reply.header(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"))
+    reply.header(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    )
 }
 
 fn reset_page(

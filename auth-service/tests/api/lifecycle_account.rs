@@ -19,7 +19,16 @@ db_tests!(
 /// A browser signed in as `email` of `acme`.
 async fn signed_in(app: &TestApp, email: &str) -> reqwest::Client {
     let client = browser();
-    let csrf = csrf_from(&client.get(app.url("/login")).send().await.unwrap().text().await.unwrap());
+    let csrf = csrf_from(
+        &client
+            .get(app.url("/login"))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap(),
+    );
     let res = client
         .post(app.url("/login"))
         .form(&[
@@ -47,7 +56,12 @@ async fn submit(
     let csrf = csrf_from(&page.text().await.unwrap());
     let mut form = vec![("csrf_token", csrf.as_str())];
     form.extend_from_slice(fields);
-    client.post(app.url(action)).form(&form).send().await.unwrap()
+    client
+        .post(app.url(action))
+        .form(&form)
+        .send()
+        .await
+        .unwrap()
 }
 
 async fn lifecycle_account_password_change_keeps_only_this_sign_in(b: Backend) {
@@ -82,7 +96,10 @@ async fn lifecycle_account_password_change_keeps_only_this_sign_in(b: Backend) {
     )
     .await;
     assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
-    assert_eq!(signs_in(&app, "acme", "ada@acme.test", PASSWORD).await, StatusCode::SEE_OTHER);
+    assert_eq!(
+        signs_in(&app, "acme", "ada@acme.test", PASSWORD).await,
+        StatusCode::SEE_OTHER
+    );
     // Without the CSRF token: refused.
     let res = here
         .post(app.url("/account/password"))
@@ -108,13 +125,27 @@ async fn lifecycle_account_password_change_keeps_only_this_sign_in(b: Backend) {
     )
     .await;
     assert_eq!(res.status(), StatusCode::OK);
-    assert!(res.text().await.unwrap().contains("Your password was changed"));
-    assert_eq!(here.get(app.url("/")).send().await.unwrap().status(), StatusCode::OK);
+    assert!(
+        res.text()
+            .await
+            .unwrap()
+            .contains("Your password was changed")
+    );
+    assert_eq!(
+        here.get(app.url("/")).send().await.unwrap().status(),
+        StatusCode::OK
+    );
     let res = elsewhere.get(app.url("/")).send().await.unwrap();
     assert_eq!(res.status(), StatusCode::SEE_OTHER);
     assert_eq!(location(&res), "/login");
-    assert_eq!(signs_in(&app, "acme", "ada@acme.test", new).await, StatusCode::SEE_OTHER);
-    assert_eq!(signs_in(&app, "acme", "ada@acme.test", PASSWORD).await, StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        signs_in(&app, "acme", "ada@acme.test", new).await,
+        StatusCode::SEE_OTHER
+    );
+    assert_eq!(
+        signs_in(&app, "acme", "ada@acme.test", PASSWORD).await,
+        StatusCode::UNAUTHORIZED
+    );
 }
 
 async fn lifecycle_account_email_changes_only_by_the_link_to_the_new_address(b: Backend) {
@@ -147,7 +178,9 @@ async fn lifecycle_account_email_changes_only_by_the_link_to_the_new_address(b: 
         assert!(body.contains(message), "{address}: {body}");
     }
     app.mail().assert_none_to("taken@acme.test", SETTLE).await;
-    app.mail().assert_none_to("new@acme.test", std::time::Duration::ZERO).await;
+    app.mail()
+        .assert_none_to("new@acme.test", std::time::Duration::ZERO)
+        .await;
     assert_eq!(app.count_events("email_change_requested").await, 0);
 
     let res = submit(
@@ -158,7 +191,12 @@ async fn lifecycle_account_email_changes_only_by_the_link_to_the_new_address(b: 
     )
     .await;
     assert_eq!(res.status(), StatusCode::OK);
-    assert!(res.text().await.unwrap().contains("We have sent a link to New@acme.test"));
+    assert!(
+        res.text()
+            .await
+            .unwrap()
+            .contains("We have sent a link to New@acme.test")
+    );
     let mail = app.mail().wait_for("new@acme.test").await;
     assert_eq!(mail.subject, "Confirm your new address");
     // Not changed until the link is used.
@@ -178,7 +216,13 @@ async fn lifecycle_account_email_changes_only_by_the_link_to_the_new_address(b: 
     assert_eq!(app.count_events("email_change_requested").await, 1);
     assert_eq!(app.count_events("email_changed").await, 1);
     // The new address signs in, the old one no longer does; the link is spent.
-    assert_eq!(signs_in(&app, "acme", "new@acme.test", PASSWORD).await, StatusCode::SEE_OTHER);
-    assert_eq!(signs_in(&app, "acme", "ada@acme.test", PASSWORD).await, StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        signs_in(&app, "acme", "new@acme.test", PASSWORD).await,
+        StatusCode::SEE_OTHER
+    );
+    assert_eq!(
+        signs_in(&app, "acme", "ada@acme.test", PASSWORD).await,
+        StatusCode::UNAUTHORIZED
+    );
     assert_eq!(app.get(&path).await.status(), StatusCode::BAD_REQUEST);
 }

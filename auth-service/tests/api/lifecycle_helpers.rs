@@ -43,7 +43,11 @@ pub async fn ask(
     let token = csrf_from(&body);
     let res = client
         .post(app.url(page))
-        .form(&[("csrf_token", token.as_str()), ("tenant", slug), ("email", email)])
+        .form(&[
+            ("csrf_token", token.as_str()),
+            ("tenant", slug),
+            ("email", email),
+        ])
         .send()
         .await
         .unwrap();

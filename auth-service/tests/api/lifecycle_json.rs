@@ -50,16 +50,36 @@ async fn lifecycle_json_reset_password_by_mail(b: Backend) {
     ));
 
     let confirm = "/api/v1/auth/users/reset_password_confirm/";
-    let (status, body) = post(&app, confirm, json!({"token": token, "new_password": "short"})).await;
+    let (status, body) = post(
+        &app,
+        confirm,
+        json!({"token": token, "new_password": "short"}),
+    )
+    .await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert_eq!(fields(&body), ["new_password"]);
-    let (status, body) = post(&app, confirm, json!({"token": "nope", "new_password": "a fine new passphrase"})).await;
+    let (status, body) = post(
+        &app,
+        confirm,
+        json!({"token": "nope", "new_password": "a fine new passphrase"}),
+    )
+    .await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert!(body["detail"].is_string(), "{body}");
-    let (status, _) = post(&app, confirm, json!({"token": token, "new_password": "a fine new passphrase"})).await;
+    let (status, _) = post(
+        &app,
+        confirm,
+        json!({"token": token, "new_password": "a fine new passphrase"}),
+    )
+    .await;
     assert_eq!(status, StatusCode::NO_CONTENT);
     // Every session ended; the new password works; the token is spent.
-    let (status, _) = post(&app, "/api/v1/auth/jwt/refresh/", json!({"refresh": refresh})).await;
+    let (status, _) = post(
+        &app,
+        "/api/v1/auth/jwt/refresh/",
+        json!({"refresh": refresh}),
+    )
+    .await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
     let (status, _) = post(
         &app,
@@ -68,15 +88,24 @@ async fn lifecycle_json_reset_password_by_mail(b: Backend) {
     )
     .await;
     assert_eq!(status, StatusCode::OK);
-    let (status, body) = post(&app, confirm, json!({"token": token, "new_password": "yet another passphrase"})).await;
+    let (status, body) = post(
+        &app,
+        confirm,
+        json!({"token": token, "new_password": "yet another passphrase"}),
+    )
+    .await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert!(body["detail"].is_string(), "{body}");
 }
 
 async fn lifecycle_json_activation_of_a_domain_account(b: Backend) {
     let app = TestApp::spawn_with_mail(b, raise_rate_limits).await;
-    app.tenant("acme", "domains:acme.test".parse::<SignupPolicy>().unwrap(), 10)
-        .await;
+    app.tenant(
+        "acme",
+        "domains:acme.test".parse::<SignupPolicy>().unwrap(),
+        10,
+    )
+    .await;
     let (status, user) = post(
         &app,
         "/api/v1/auth/users/",
@@ -102,9 +131,19 @@ async fn lifecycle_json_activation_of_a_domain_account(b: Backend) {
     }
     let newest = app.mail().wait_for_nth("x@acme.test", 2).await;
     let token = token_of(&mailed_path(&newest, "/verify-email?token="));
-    let (status, _) = post(&app, "/api/v1/auth/users/activation/", json!({"token": token})).await;
+    let (status, _) = post(
+        &app,
+        "/api/v1/auth/users/activation/",
+        json!({"token": token}),
+    )
+    .await;
     assert_eq!(status, StatusCode::NO_CONTENT);
-    let (status, body) = post(&app, "/api/v1/auth/users/activation/", json!({"token": token})).await;
+    let (status, body) = post(
+        &app,
+        "/api/v1/auth/users/activation/",
+        json!({"token": token}),
+    )
+    .await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert!(body["detail"].is_string());
     let (access, _) = tokens(&app, "acme", "x@acme.test").await;

@@ -5,9 +5,9 @@
 
 use std::time::Duration;
 
+use auth_service::accounts::links::{self, NewLink};
 use auth_service::entities::link_token::LinkKind;
 use auth_service::entities::user;
-use auth_service::accounts::links::{self, NewLink};
 use auth_service::tenants::SignupPolicy;
 use reqwest::StatusCode;
 use sea_orm::{ActiveModelTrait, EntityTrait, IntoActiveModel, Set};
@@ -44,7 +44,16 @@ async fn lifecycle_reset_by_mail_signs_in_and_ends_every_session(b: Backend) {
     // Two sign-ins that the reset must end: a JSON pair and another browser.
     let (_, refresh) = tokens(&app, "acme", "ada@acme.test").await;
     let other = browser();
-    let csrf = csrf_from(&other.get(app.url("/login")).send().await.unwrap().text().await.unwrap());
+    let csrf = csrf_from(
+        &other
+            .get(app.url("/login"))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap(),
+    );
     let res = other
         .post(app.url("/login"))
         .form(&[
@@ -74,14 +83,25 @@ async fn lifecycle_reset_by_mail_signs_in_and_ends_every_session(b: Backend) {
     assert_eq!(page.status(), StatusCode::OK);
     assert!(page.text().await.unwrap().contains("ada@acme.test"));
     // Every earlier sign-in ended.
-    let (status, _) = post(&app, "/api/v1/auth/jwt/refresh/", json!({"refresh": refresh})).await;
+    let (status, _) = post(
+        &app,
+        "/api/v1/auth/jwt/refresh/",
+        json!({"refresh": refresh}),
+    )
+    .await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
     let res = other.get(app.url("/")).send().await.unwrap();
     assert_eq!(res.status(), StatusCode::SEE_OTHER);
     assert_eq!(location(&res), "/login");
     // The new password works, the old one does not; the link proved the address.
-    assert_eq!(signs_in(&app, "acme", "ada@acme.test", PASSWORD).await, StatusCode::UNAUTHORIZED);
-    assert_eq!(signs_in(&app, "acme", "ada@acme.test", NEW_PASSWORD).await, StatusCode::SEE_OTHER);
+    assert_eq!(
+        signs_in(&app, "acme", "ada@acme.test", PASSWORD).await,
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        signs_in(&app, "acme", "ada@acme.test", NEW_PASSWORD).await,
+        StatusCode::SEE_OTHER
+    );
     assert!(stored(&app, ada.id).await.email_verified);
     assert_eq!(app.count_events("password_reset_requested").await, 1);
     assert_eq!(app.count_events("password_reset_completed").await, 1);
@@ -180,7 +200,13 @@ async fn lifecycle_bad_reset_links_change_nothing(b: Backend) {
     old.expires_at = Set(chrono::Utc::now() - chrono::Duration::minutes(1));
     old.update(&app.state.db).await.unwrap();
     let long = "x".repeat(5000);
-    for token in [verify_token.as_str(), expired.as_str(), "nope", long.as_str(), ""] {
+    for token in [
+        verify_token.as_str(),
+        expired.as_str(),
+        "nope",
+        long.as_str(),
+        "",
+    ] {
         let res = app.get(&format!("/password/reset?token={token}")).await;
         assert_eq!(res.status(), StatusCode::BAD_REQUEST, "{token}");
         let body = res.text().await.unwrap();
@@ -209,7 +235,12 @@ async fn lifecycle_bad_reset_links_change_nothing(b: Backend) {
     assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
     let res = reset_with(&app, &app.client, &path, NEW_PASSWORD, "something else").await;
     assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
-    assert!(res.text().await.unwrap().contains("The passwords do not match."));
+    assert!(
+        res.text()
+            .await
+            .unwrap()
+            .contains("The passwords do not match.")
+    );
     // Without the CSRF token: refused.
     let token = path.split("token=").nth(1).unwrap();
     let res = plain_client()

@@ -61,7 +61,12 @@ async fn lifecycle_signup_mails_a_link_that_verifies_the_address(b: Backend) {
     // Used: the 400 page offers a new link.
     let res = app.get(&path).await;
     assert_eq!(res.status(), StatusCode::BAD_REQUEST);
-    assert!(res.text().await.unwrap().contains("href=\"/verify-email/resend\""));
+    assert!(
+        res.text()
+            .await
+            .unwrap()
+            .contains("href=\"/verify-email/resend\"")
+    );
 
     // The JSON sign-up (a new organization) is mailed a link too.
     let (status, _) = post(
@@ -83,7 +88,11 @@ async fn lifecycle_domain_policy_account_signs_in_only_once_verified(b: Backend)
     // Created, not signed in: "check your mail".
     let res = app.register("x@acme.test", "acme", "", "/").await;
     assert_eq!(res.status(), StatusCode::OK);
-    assert!(set_cookies(&res).iter().all(|c| !c.name().contains("token")));
+    assert!(
+        set_cookies(&res)
+            .iter()
+            .all(|c| !c.name().contains("token"))
+    );
     assert!(res.text().await.unwrap().contains("Check your mail"));
     let first = app.mail().wait_for("x@acme.test").await;
 
@@ -116,7 +125,14 @@ async fn lifecycle_domain_policy_account_signs_in_only_once_verified(b: Backend)
     assert_eq!(status, StatusCode::UNAUTHORIZED, "{body}");
 
     // The resend form of the 403 page: a new link replaces the first.
-    let notice = ask(&app, &app.client, "/verify-email/resend", "acme", "x@acme.test").await;
+    let notice = ask(
+        &app,
+        &app.client,
+        "/verify-email/resend",
+        "acme",
+        "x@acme.test",
+    )
+    .await;
     assert!(notice.contains("new link"), "{notice}");
     let second = app.mail().wait_for_nth("x@acme.test", 2).await;
     let old = mailed_path(&first, "/verify-email?token=");
@@ -146,7 +162,11 @@ async fn lifecycle_resend_answers_the_same_and_is_capped(b: Backend) {
         ("nowhere", "new@acme.test"),
         (long.as_str(), long.as_str()),
     ] {
-        assert_eq!(ask(&app, &client, page, slug, email).await, one, "{slug} {email}");
+        assert_eq!(
+            ask(&app, &client, page, slug, email).await,
+            one,
+            "{slug} {email}"
+        );
     }
     app.mail().assert_none_to("ada@acme.test", SETTLE).await;
     // The sign-up's mail counts: sign-up + 2 resends = 3 in the hour, then nothing.
@@ -221,15 +241,25 @@ async fn lifecycle_links_of_another_kind_are_refused(b: Backend) {
     for token in [reset_token.as_str(), invitation.as_str(), "", "zz"] {
         let res = app.get(&format!("/verify-email?token={token}")).await;
         assert_eq!(res.status(), StatusCode::BAD_REQUEST, "{token}");
-        let (status, body) = post(&app, "/api/v1/auth/users/activation/", json!({"token": token})).await;
+        let (status, body) = post(
+            &app,
+            "/api/v1/auth/users/activation/",
+            json!({"token": token}),
+        )
+        .await;
         assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
     }
     assert_eq!(
-        app.get(&format!("/password/reset?token={invitation}")).await.status(),
+        app.get(&format!("/password/reset?token={invitation}"))
+            .await
+            .status(),
         StatusCode::BAD_REQUEST
     );
     assert!(!by_email(&app, "ada@acme.test").await.email_verified);
     // The verification link still works after all that.
-    let path = mailed_path(&app.mail().wait_for("ada@acme.test").await, "/verify-email?token=");
+    let path = mailed_path(
+        &app.mail().wait_for("ada@acme.test").await,
+        "/verify-email?token=",
+    );
     assert_eq!(app.get(&path).await.status(), StatusCode::SEE_OTHER);
 }

@@ -23,7 +23,11 @@ async fn forgot_password_mail_reset_and_back_on_the_expense_page() {
     // 1. The expense page sends the browser to sign in; the user forgot the password.
     b.client.goto(&home).await.expect("goto");
     let url = b.url().await;
-    assert_eq!(url.host_str(), Some(format!("auth.{DOMAIN}").as_str()), "{url}");
+    assert_eq!(
+        url.host_str(),
+        Some(format!("auth.{DOMAIN}").as_str()),
+        "{url}"
+    );
     assert_eq!(url.path(), "/login");
     b.shot("login").await;
     b.client
@@ -52,7 +56,10 @@ async fn forgot_password_mail_reset_and_back_on_the_expense_page() {
     // 3. The mail arrives at the real SMTP server; its link is on auth-service's PUBLIC_URL.
     let mail = stack.smtp.wait_for(&email).await;
     let link = mail.link("/password/reset?token=");
-    assert!(link.starts_with(&stack.auth_url("/password/reset?token=")), "{link}");
+    assert!(
+        link.starts_with(&stack.auth_url("/password/reset?token=")),
+        "{link}"
+    );
 
     // 4. Open it, choose a new password: signed in on the auth host's account page.
     b.client.goto(&link).await.expect("goto the mailed link");
@@ -62,7 +69,11 @@ async fn forgot_password_mail_reset_and_back_on_the_expense_page() {
     b.submit("form[action='/password/reset'] button[type=submit]")
         .await;
     let url = b.url().await;
-    assert_eq!(url.host_str(), Some(format!("auth.{DOMAIN}").as_str()), "{url}");
+    assert_eq!(
+        url.host_str(),
+        Some(format!("auth.{DOMAIN}").as_str()),
+        "{url}"
+    );
     assert_eq!(url.path(), "/", "{url}: {}", b.text().await);
     assert!(b.text().await.contains(&email));
     b.shot("reset-signed-in").await;
@@ -79,8 +90,7 @@ async fn forgot_password_mail_reset_and_back_on_the_expense_page() {
     assert!(b.text().await.contains("This link does not work"));
     let api = stack.browser();
     let create = |password: &str| {
-        serde_json::json!({"tenant_slug": TENANT, "email": email, "password": password})
-            .to_string()
+        serde_json::json!({"tenant_slug": TENANT, "email": email, "password": password}).to_string()
     };
     for (password, expected) in [(old_password.as_str(), 401), (NEW_PASSWORD, 200)] {
         let res = api
