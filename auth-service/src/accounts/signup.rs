@@ -7,8 +7,9 @@
 //! allowed, full, or the address already registered there — is one [`SignUp::Refused`]
 //! (shown as [`JOIN_REFUSED`]), after the same work (the password is always hashed
 //! first). Every new account is mailed an address-verification link, queued in the
-//! sign-up's transaction. A new organization's slug is derived from its name, with a random suffix
-//! when that is taken or reserved, so creating never reveals another tenant.
+//! sign-up's transaction. A new organization's slug is derived from its name, with a
+//! random suffix when that is taken or reserved, so creating never reveals another
+//! tenant.
 
 use sea_orm::{DatabaseTransaction, TransactionTrait};
 use secrecy::SecretString;

@@ -1,5 +1,6 @@
 //! `GET /`: the signed-in account (who, organization, role, active sessions with revoke
-//! buttons, sign out, sign out everywhere); `POST /sessions/{id}/revoke`.
+//! buttons, sign out, sign out everywhere, and the change-password and change-email
+//! forms, whose handlers are [`super::account_forms`]'); `POST /sessions/{id}/revoke`.
 //!
 //! The account page reads this service's own access cookie
 //! ([`access::authenticate`]); when it is missing or no longer works it refreshes
