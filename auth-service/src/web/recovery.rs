@@ -295,3 +295,31 @@ async fn reset_submit(
         Reset::WeakPassword(message) => Ok(refuse(Some(message), None)),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn prefill_is_trimmed_lowercased_and_clipped() {
+        let uri: http::Uri = "/password/forgot?tenant=%20ACME%20&email=Ada%40acme.test"
+            .parse()
+            .unwrap();
+        let f = prefill(&uri);
+        assert_eq!(
+            (f.tenant.as_str(), f.email.as_str()),
+            ("acme", "Ada@acme.test")
+        );
+        let long: http::Uri = format!(
+            "/password/forgot?tenant={}&email={}",
+            "a".repeat(500),
+            "b".repeat(500)
+        )
+        .parse()
+        .unwrap();
+        let f = prefill(&long);
+        assert_eq!((f.tenant.len(), f.email.len()), (63, 254));
+        let none = prefill(&"/password/forgot".parse().unwrap());
+        assert!(none.tenant.is_empty() && none.email.is_empty());
+    }
+}

@@ -49,6 +49,12 @@ async fn forgot_password_mail_reset_and_back_on_the_expense_page() {
     b.shot("forgot-form").await;
     b.submit("form[action='/password/forgot'] button[type=submit]")
         .await;
+    // The answer page (submit only waited for some body, maybe still the form's).
+    b.client
+        .wait()
+        .for_element(Locator::Css("#sent-notice"))
+        .await
+        .expect("the answer");
     let body = b.text().await;
     assert!(body.contains("If an active account"), "{body}");
     b.shot("forgot-sent").await;
@@ -68,6 +74,11 @@ async fn forgot_password_mail_reset_and_back_on_the_expense_page() {
     b.fill("input[name=password_confirm]", NEW_PASSWORD).await;
     b.submit("form[action='/password/reset'] button[type=submit]")
         .await;
+    b.client
+        .wait()
+        .for_element(Locator::Css("form#password-form"))
+        .await
+        .expect("the account page");
     let url = b.url().await;
     assert_eq!(
         url.host_str(),
