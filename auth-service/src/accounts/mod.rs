@@ -8,6 +8,8 @@
 //! - [`signup`]: the sign-up fields' rules and the enumeration-safe sign-up;
 //! - [`profile`]: a user's own names and password;
 //! - [`links`]: the single-use tokens mailed as links (reset, verification, invitation);
+//! - [`recovery`]: password reset by e-mail; [`verification`]: address verification
+//!   and address change by e-mail;
 //! - [`admin`]: owners, admins and the operator administering users and tenants;
 //! - [`invitations`]: inviting an address with a role, revoking, accepting;
 //! - [`organization`]: a tenant's settings (name, sign-up policy, user limit);
@@ -22,6 +24,7 @@ pub mod invitations;
 pub mod links;
 pub mod organization;
 pub mod profile;
+pub mod recovery;
 pub mod sessions;
 pub mod signin;
 pub mod signout;
@@ -29,3 +32,4 @@ pub mod signup;
 pub mod tenants;
 pub mod throttle;
 pub mod users;
+pub mod verification;

@@ -17,7 +17,7 @@ use crate::accounts::signin::{self, PasswordCheck};
 use crate::accounts::throttle::Throttled;
 use crate::error::AppError;
 use crate::infra::audit::{AuditEvent, EventContext, record};
-use crate::infra::entities::user;
+use crate::infra::entities::{tenant, user};
 use crate::infra::password;
 use crate::state::AppState;
 
@@ -54,6 +54,38 @@ pub async fn change_password(
     ip: IpAddr,
     ctx: &EventContext,
 ) -> Result<PasswordChange, AppError> {
+    let who = Account {
+        user: &me.user,
+        tenant: &me.tenant,
+        keep: me.claims.sid,
+    };
+    change_password_of(state, who, current, new, ip, ctx).await
+}
+
+/// Whose password, and which of their sign-ins survives the change.
+#[derive(Debug, Clone, Copy)]
+pub struct Account<'a> {
+    /// The account.
+    pub user: &'a user::Model,
+    /// Its tenant.
+    pub tenant: &'a tenant::Model,
+    /// The sign-in that asked (kept); `None` ends them all.
+    pub keep: Option<Uuid>,
+}
+
+/// [`change_password`] for a caller that knows the account and its sign-in (the account
+/// page).
+///
+/// # Errors
+/// A database failure, or hashing busy/failed.
+pub async fn change_password_of(
+    state: &AppState,
+    me: Account<'_>,
+    current: Option<&str>,
+    new: Option<&str>,
+    ip: IpAddr,
+    ctx: &EventContext,
+) -> Result<PasswordChange, AppError> {
     let mut problems = Vec::new();
     if let Some(n) = new
         && let Err(e) = password::check_policy(n, &me.user.email)
@@ -63,7 +95,7 @@ pub async fn change_password(
     let (Some(current), Some(new)) = (current, new) else {
         return Ok(PasswordChange::Refused(problems));
     };
-    match signin::check_password(state, &me.user, &me.tenant, current, ip, ctx).await? {
+    match signin::check_password(state, me.user, me.tenant, current, ip, ctx).await? {
         PasswordCheck::Ok => {}
         PasswordCheck::Wrong => problems.push((PasswordField::Current, "Invalid password.".into())),
         PasswordCheck::Throttled(t) => return Ok(PasswordChange::Throttled(t)),
@@ -79,7 +111,7 @@ pub async fn change_password(
         &state.db,
         me.user.clone(),
         hash,
-        me.claims.sid,
+        me.keep,
         ctx,
         "changed by the user",
     )
@@ -141,6 +173,13 @@ pub async fn set_password_hash(
     model.password_hash = Set(password_hash);
     model.update(&txn).await?;
     let revoked = sessions::revoke_all_for_user_except(&txn, user_id, keep).await?;
+    // A reset link mailed before the change would undo it: it dies.
+    crate::accounts::links::revoke_for_user(
+        &txn,
+        crate::infra::entities::link_token::LinkKind::PasswordReset,
+        user_id,
+    )
+    .await?;
     record(
         &txn,
         AuditEvent::PasswordChanged,

@@ -36,6 +36,10 @@ pub enum SignIn {
     Failed,
     /// Too many failures for this account or address.
     Throttled(Throttled),
+    /// The right password, but the account was created under a `domains:` policy and
+    /// its address is not verified yet: no session (the front end says so and offers
+    /// to resend the link). Only ever given after a correct password.
+    Unverified,
 }
 
 /// What a sign-in form or `jwt/create/` sent.
@@ -96,6 +100,27 @@ pub async fn sign_in(
         settle(state, reservation, ids, ctx, Err(reason)).await?;
         return Ok(SignIn::Failed);
     };
+    if user.awaits_verification() {
+        // The password was right: the attempt counts as a success for the throttle.
+        settle(
+            state,
+            reservation,
+            (Some(tenant.id), Some(user.id)),
+            ctx,
+            Ok(()),
+        )
+        .await?;
+        audit::record(
+            &state.db,
+            AuditEvent::LoginFailure,
+            Some(tenant.id),
+            Some(user.id),
+            ctx,
+            Some("address not verified".to_owned()),
+        )
+        .await?;
+        return Ok(SignIn::Unverified);
+    }
     let mut model = user.into_active_model();
     if let Verified::YesRehashed(hash) = verified {
         model.password_hash = Set(hash);

@@ -6,8 +6,10 @@
 //! Enumeration: every refusal to join — unknown, inactive, invite-only, domain not
 //! allowed, full, or the address already registered there — is one [`SignUp::Refused`]
 //! (shown as [`JOIN_REFUSED`]), after the same work (the password is always hashed
-//! first). A new organization's slug is derived from its name, with a random suffix
-//! when that is taken or reserved, so creating never reveals another tenant.
+//! first). Every new account is mailed an address-verification link, queued in the
+//! sign-up's transaction. A new organization's slug is derived from its name, with a
+//! random suffix when that is taken or reserved, so creating never reveals another
+//! tenant.
 
 use sea_orm::{DatabaseTransaction, TransactionTrait};
 use secrecy::SecretString;
@@ -15,6 +17,7 @@ use shared_jwt::Role;
 
 use crate::accounts::tenants::{self, SignupPolicy, TenantError, TenantSlug};
 use crate::accounts::users::{self, Email, NewUser, UserError};
+use crate::accounts::verification;
 use crate::error::AppError;
 use crate::infra::audit::{self, AuditEvent, EventContext};
 use crate::infra::entities::{tenant, user};
@@ -234,7 +237,10 @@ pub async fn sign_up(
                 Some(format!("role {}", user.role)),
             )
             .await?;
+            // Every self sign-up gets a verification link, committed with the account.
+            verification::queue_verification(&txn, state, &tenant, &user, ctx).await?;
             txn.commit().await?;
+            state.mailer.wake();
             Ok(SignUp::Created {
                 user: Box::new(user),
                 tenant: Box::new(tenant),

@@ -82,6 +82,7 @@ pub async fn create(
         SignIn::Ok(session) => pair(&state, &session),
         SignIn::Failed => Err(AppError::Unauthenticated(Unauthenticated::NoActiveAccount)),
         SignIn::Throttled(t) => Err(AppError::Throttled(t)),
+        SignIn::Unverified => Err(AppError::EmailNotVerified),
     }
 }
 

@@ -13,6 +13,7 @@ pub mod body;
 pub mod cors;
 pub mod invitations;
 pub mod jwt;
+pub mod recovery;
 pub mod users;
 
 use axum::Router;
@@ -63,11 +64,20 @@ pub enum Endpoint {
     InvitationDelete,
     /// `POST auth/invitations/accept/`.
     InvitationAccept,
+    // Account lifecycle by e-mail (r11-reset).
+    /// `POST auth/users/reset_password/`.
+    ResetPassword,
+    /// `POST auth/users/reset_password_confirm/`.
+    ResetPasswordConfirm,
+    /// `POST auth/users/activation/`.
+    Activation,
+    /// `POST auth/users/resend_activation/`.
+    ResendActivation,
 }
 
 impl Endpoint {
     /// All operations.
-    pub const ALL: [Self; 15] = [
+    pub const ALL: [Self; 19] = [
         Self::UsersCreate,
         Self::UsersList,
         Self::MeGet,
@@ -83,6 +93,10 @@ impl Endpoint {
         Self::InvitationsCreate,
         Self::InvitationDelete,
         Self::InvitationAccept,
+        Self::ResetPassword,
+        Self::ResetPasswordConfirm,
+        Self::Activation,
+        Self::ResendActivation,
     ];
 
     /// The HTTP method.
@@ -100,6 +114,10 @@ impl Endpoint {
             | Self::JwtRevoke
             | Self::InvitationsCreate
             | Self::InvitationAccept => Method::POST,
+            Self::ResetPassword
+            | Self::ResetPasswordConfirm
+            | Self::Activation
+            | Self::ResendActivation => Method::POST,
         }
     }
 
@@ -119,6 +137,10 @@ impl Endpoint {
             Self::InvitationsList | Self::InvitationsCreate => "/auth/invitations/",
             Self::InvitationDelete => "/auth/invitations/{id}/",
             Self::InvitationAccept => "/auth/invitations/accept/",
+            Self::ResetPassword => "/auth/users/reset_password/",
+            Self::ResetPasswordConfirm => "/auth/users/reset_password_confirm/",
+            Self::Activation => "/auth/users/activation/",
+            Self::ResendActivation => "/auth/users/resend_activation/",
         }
     }
 
@@ -145,6 +167,10 @@ impl Endpoint {
             Self::InvitationsCreate => post(invitations::create),
             Self::InvitationDelete => delete(invitations::delete),
             Self::InvitationAccept => post(invitations::accept),
+            Self::ResetPassword => post(recovery::reset_password),
+            Self::ResetPasswordConfirm => post(recovery::reset_password_confirm),
+            Self::Activation => post(recovery::activation),
+            Self::ResendActivation => post(recovery::resend_activation),
         }
     }
 }

@@ -30,6 +30,7 @@ pub fn user_json(user: &user::Model, tenant: &tenant::Model) -> Value {
         "last_name": user.last_name,
         "role": user.role,
         "is_active": user.is_active,
+        "email_verified": user.email_verified,
         "tenant_id": tenant.id,
         "tenant_slug": tenant.slug,
         "date_joined": user.created_at,

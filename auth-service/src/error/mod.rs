@@ -77,6 +77,10 @@ pub enum AppError {
     /// 403: the caller may not do this (the text is shown).
     #[error("forbidden: {0}")]
     Forbidden(Cow<'static, str>),
+    /// 403 `{"detail", "code": "email_not_verified"}`: the right password, but the
+    /// account must verify its address before it may get a token.
+    #[error("email not verified")]
+    EmailNotVerified,
     /// 403: a CSRF check failed (the JSON detail; pages show [`CSRF_FAILED`]).
     #[error("CSRF check failed")]
     Csrf(&'static str),
@@ -135,7 +139,7 @@ impl AppError {
             Self::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::BadRequest(_) | Self::Fields(_) => StatusCode::BAD_REQUEST,
             Self::Unauthenticated(_) => StatusCode::UNAUTHORIZED,
-            Self::Forbidden(_) | Self::Csrf(_) => StatusCode::FORBIDDEN,
+            Self::Forbidden(_) | Self::Csrf(_) | Self::EmailNotVerified => StatusCode::FORBIDDEN,
             Self::Throttled(_) | Self::RateLimited(_) => StatusCode::TOO_MANY_REQUESTS,
         }
     }
@@ -219,6 +223,14 @@ impl AppError {
                 }
             }
             Self::Forbidden(m) => detail("Forbidden", m.into_owned()),
+            Self::EmailNotVerified => Rendered {
+                title: "Confirm your address first",
+                message: crate::accounts::verification::CONFIRM_FIRST.to_owned(),
+                json: json!({
+                    "detail": crate::accounts::verification::CONFIRM_FIRST,
+                    "code": "email_not_verified",
+                }),
+            },
             Self::Csrf(d) => Rendered {
                 title: "Please try again",
                 message: CSRF_FAILED.to_owned(),

@@ -1,5 +1,6 @@
 //! `GET /`: the signed-in account (who, organization, role, active sessions with revoke
-//! buttons, sign out, sign out everywhere); `POST /sessions/{id}/revoke`.
+//! buttons, sign out, sign out everywhere, and the change-password and change-email
+//! forms, whose handlers are [`super::account_forms`]'); `POST /sessions/{id}/revoke`.
 //!
 //! The account page reads this service's own access cookie
 //! ([`access::authenticate`]); when it is missing or no longer works it refreshes
@@ -15,7 +16,7 @@ use uuid::Uuid;
 
 use super::form::{CsrfForm, PageForm};
 use super::refresh::{RefreshAttempt, try_refresh};
-use super::views::{AccountPage, Reply, SessionRow};
+use super::views::{AccountForms, AccountPage, Reply, SessionRow};
 use super::{to_login, with_session_cookies};
 use crate::accounts::sessions::{self, Session};
 use crate::accounts::{access, signout};
@@ -46,7 +47,10 @@ pub struct Visitor {
 
 impl Visitor {
     /// `reply` with the rotated cookies, when there are any.
-    fn reply(&self, state: &AppState, reply: Reply) -> Result<Reply, AppError> {
+    ///
+    /// # Errors
+    /// A signing failure (500).
+    pub fn reply(&self, state: &AppState, reply: Reply) -> Result<Reply, AppError> {
         match &self.refreshed {
             Some(session) => with_session_cookies(state, reply, session),
             None => Ok(reply),
@@ -91,6 +95,21 @@ async fn account(State(state): State<AppState>, meta: Meta) -> Result<Response, 
         Ok(me) => me,
         Err(clear) => return Ok(to_login(&state, clear)),
     };
+    render(&state, &meta, &me, StatusCode::OK, AccountForms::default()).await
+}
+
+/// The account page with `forms`' messages (the change forms of
+/// [`super::account_forms`] re-render it).
+///
+/// # Errors
+/// A database failure, or a signing failure of rotated cookies.
+pub async fn render(
+    state: &AppState,
+    meta: &Meta,
+    me: &Visitor,
+    status: StatusCode,
+    forms: AccountForms,
+) -> Result<Response, AppError> {
     let rows = sessions::list_active(&state.db, me.user.id)
         .await?
         .into_iter()
@@ -106,10 +125,14 @@ async fn account(State(state): State<AppState>, meta: Meta) -> Result<Response, 
         .collect();
     let pre = state.csrf.pre_session(&meta.headers);
     let page = Reply::page(
-        StatusCode::OK,
+        status,
         &AccountPage {
-            errors: Vec::new(),
-            notice: None,
+            errors: forms.errors,
+            notice: forms.notice,
+            password_errors: forms.password,
+            email_errors: forms.email,
+            new_email: forms.new_email,
+            email_verified: me.user.email_verified,
             csrf_token: pre.form_token,
             name: crate::accounts::users::display_name(&me.user),
             email: me.user.email.clone(),
@@ -120,7 +143,7 @@ async fn account(State(state): State<AppState>, meta: Meta) -> Result<Response, 
         },
     )
     .maybe_cookie(pre.new_cookie.as_ref());
-    Ok(me.reply(&state, page)?.into_response())
+    Ok(me.reply(state, page)?.into_response())
 }
 
 /// The account page's forms carry only the CSRF token.

@@ -2,7 +2,9 @@
 //!
 //! Every refusal — unknown organization, unknown email, wrong password, inactive user
 //! or tenant — gets the same status (401) and the same message
-//! ([`signin::FAILED`]); the rules behind it are [`signin::sign_in`]'s.
+//! ([`signin::FAILED`]); the rules behind it are [`signin::sign_in`]'s. Only after a
+//! correct password may an account awaiting address verification learn so (`403`, with
+//! a form that mails a new link).
 
 use axum::Router;
 use axum::extract::State;
@@ -18,6 +20,7 @@ use super::views::{LoginPage, Reply, next_query};
 use super::{clear_auth_cookies, signed_in_reply};
 use crate::accounts::signin::{self, Credentials, FAILED, SignIn};
 use crate::accounts::tenants::TenantSlug;
+use crate::accounts::verification::CONFIRM_FIRST;
 use crate::error::AppError;
 use crate::request::rate_limit::{RateLimited, SignInAttempts};
 use crate::request::{Fields, Meta};
@@ -83,7 +86,33 @@ fn page(
         status,
         &LoginPage {
             failed: !errors.is_empty(),
+            unverified: false,
             errors,
+            csrf_token: pre.form_token,
+            next: next.to_string(),
+            next_query: next_query(next.as_str()),
+            tenant: form.tenant.clone(),
+            email: form.email.clone(),
+        },
+    )
+    .maybe_cookie(pre.new_cookie.as_ref())
+}
+
+/// `403` after a correct password of an account that must confirm its address first:
+/// the form again, saying so, with a button that mails a new link.
+fn unverified_page(
+    state: &AppState,
+    headers: &HeaderMap,
+    form: &LoginForm,
+    next: &SafeRedirect,
+) -> Reply {
+    let pre = state.csrf.pre_session(headers);
+    Reply::page(
+        StatusCode::FORBIDDEN,
+        &LoginPage {
+            failed: false,
+            unverified: true,
+            errors: vec![CONFIRM_FIRST.to_owned()],
             csrf_token: pre.form_token,
             next: next.to_string(),
             next_query: next_query(next.as_str()),
@@ -150,6 +179,9 @@ async fn submit(
             FAILED,
         )
         .into_response()),
+        SignIn::Unverified => {
+            Ok(unverified_page(&state, &meta.headers, &form, &next).into_response())
+        }
         SignIn::Throttled(t) => Ok(page(
             &state,
             &meta.headers,

@@ -6,6 +6,7 @@
 //! `next` rule ([`redirect`]).
 
 pub mod account;
+pub mod account_forms;
 pub mod csrf;
 pub mod form;
 pub mod invite;
@@ -13,10 +14,12 @@ pub mod login;
 pub mod logout;
 pub mod members;
 pub mod organization;
+pub mod recovery;
 pub mod redirect;
 pub mod refresh;
 pub mod register;
 pub mod user_agent;
+pub mod verification;
 pub mod views;
 
 use axum::Router;
@@ -40,6 +43,10 @@ pub fn router() -> Router<AppState> {
         .merge(members::router())
         .merge(invite::router())
         .merge(organization::router())
+        // Account lifecycle by e-mail (password reset, address verification, changes).
+        .merge(recovery::router())
+        .merge(verification::router())
+        .merge(account_forms::router())
 }
 
 /// Adds both cookies of a (new or rotated) session.

@@ -1,7 +1,8 @@
 //! `GET /register` and `POST /register`: sign up, joining an existing organization as
 //! `member` or creating a new one as its `owner`. The fields' rules and the
 //! enumeration-safe sign-up are [`signup`]'s; this page adds the confirmation field and
-//! signs the new user in like `POST /login`. Field errors re-render the form (`422`)
+//! signs the new user in like `POST /login` — except an account created under a
+//! `domains:` policy, which must first use the link mailed to it ("check your mail"). Field errors re-render the form (`422`)
 //! with what was typed, never the passwords.
 
 use axum::Router;
@@ -15,13 +16,17 @@ use super::form::{CsrfForm, PageForm, PageQuery};
 use super::login::replace_previous;
 use super::redirect::SafeRedirect;
 use super::signed_in_reply;
-use super::views::{RegisterErrors, RegisterPage, Reply, next_query};
+use super::views::{CheckMailPage, RegisterErrors, RegisterPage, Reply, next_query};
 use crate::accounts::signup::{self, JOIN_REFUSED, SignUp, SignupField, SignupFields, TargetField};
 use crate::accounts::tenants::TenantSlug;
 use crate::error::AppError;
 use crate::request::rate_limit::{RateLimited, SignUps};
 use crate::request::{Fields, Meta};
 use crate::state::AppState;
+
+/// What a sign-up that must confirm its address first is told.
+pub const CHECK_MAIL: &str = "Your account was created. We have sent a link to your address: \
+open it to confirm the address, then sign in.";
 
 /// The sign-up routes.
 pub fn router() -> Router<AppState> {
@@ -205,6 +210,16 @@ async fn submit(
     };
     let ctx = meta.event_context();
     match signup::sign_up(&state, input, &ctx).await? {
+        SignUp::Created { user, .. } if user.awaits_verification() => {
+            // A typed address proves nothing: no sign-in until the mailed link is used.
+            Ok(Reply::page(
+                StatusCode::OK,
+                &CheckMailPage {
+                    message: CHECK_MAIL,
+                },
+            )
+            .into_response())
+        }
         SignUp::Created { user, tenant } => {
             // As after POST /login: this browser's previous sign-in, if any, is replaced.
             replace_previous(&state, &meta).await?;

@@ -14,6 +14,8 @@ pub struct LoginPage {
     pub errors: Vec<String>,
     /// Whether the last attempt failed (marks the fields invalid).
     pub failed: bool,
+    /// The password was right but the address must be confirmed first (offers a resend).
+    pub unverified: bool,
     /// CSRF form token.
     pub csrf_token: String,
     /// Validated `next`.
@@ -120,6 +122,41 @@ pub struct SessionRow {
     pub current: bool,
 }
 
+/// Messages of the account page's change-password form.
+#[derive(Debug, Default, Clone)]
+pub struct PasswordErrors {
+    /// Current password.
+    pub current: Option<String>,
+    /// New password.
+    pub new: Option<String>,
+    /// Confirmation.
+    pub confirm: Option<String>,
+}
+
+/// Messages of the account page's change-email form.
+#[derive(Debug, Default, Clone)]
+pub struct EmailErrors {
+    /// Current password.
+    pub password: Option<String>,
+    /// New address.
+    pub email: Option<String>,
+}
+
+/// What the account page's forms say when it is shown again after one was sent.
+#[derive(Debug, Default)]
+pub struct AccountForms {
+    /// Form-level messages.
+    pub errors: Vec<String>,
+    /// A confirmation.
+    pub notice: Option<String>,
+    /// The change-password form's messages.
+    pub password: PasswordErrors,
+    /// The change-email form's messages.
+    pub email: EmailErrors,
+    /// The new address typed.
+    pub new_email: String,
+}
+
 /// The signed-in account.
 #[derive(Template, Debug, Default)]
 #[template(path = "auth/account.html")]
@@ -128,6 +165,14 @@ pub struct AccountPage {
     pub errors: Vec<String>,
     /// A confirmation.
     pub notice: Option<String>,
+    /// The change-password form's messages.
+    pub password_errors: PasswordErrors,
+    /// The change-email form's messages.
+    pub email_errors: EmailErrors,
+    /// The new address typed.
+    pub new_email: String,
+    /// Whether the current address is confirmed.
+    pub email_verified: bool,
     /// CSRF form token.
     pub csrf_token: String,
     /// Display name.
@@ -142,6 +187,14 @@ pub struct AccountPage {
     pub role: String,
     /// Live sessions.
     pub sessions: Vec<SessionRow>,
+}
+
+/// After a sign-up that must confirm its address before signing in.
+#[derive(Template, Debug)]
+#[template(path = "auth/check_mail.html")]
+pub struct CheckMailPage {
+    /// What happened and what to do.
+    pub message: &'static str,
 }
 
 /// An error page.

@@ -5,6 +5,7 @@
 
 mod browser;
 mod journey_invite;
+mod journey_reset;
 mod nginx;
 
 use test_support::stack::{HOME_TENANT, Ports, Stack, StackOptions};

@@ -161,8 +161,10 @@ pub(super) async fn load_active(
     let Some(tenant) = tenant::Entity::find_by_id(tenant_id).one(db).await? else {
         return Ok(None);
     };
-    Ok(
-        (user.is_active && tenant.is_active && user.tenant_id == tenant.id)
-            .then_some((user, tenant)),
-    )
+    Ok((user.is_active
+            && tenant.is_active
+            && user.tenant_id == tenant.id
+            // An account that must verify its address first gets no token (refresh included).
+            && !user.awaits_verification())
+    .then_some((user, tenant)))
 }
