@@ -182,16 +182,22 @@ impl SigningKey {
         ))))
     }
 
-    /// Exports the private key as PKCS#8 PEM (to persist a generated key).
+    /// Exports the private key as PKCS#8 v1 PEM (`-----BEGIN PRIVATE KEY-----`, what
+    /// `openssl genpkey` writes and OpenSSL 3 and Python's `cryptography` read). For Ed25519
+    /// the public key is deliberately left out: the v2 form with it (ed25519-dalek's default)
+    /// is refused by OpenSSL 3.0 ("unsupported").
     ///
     /// # Errors
     /// [`KeyError::NotAvailable`] for HS512; [`KeyError::InvalidPem`] if encoding fails.
     pub fn to_pkcs8_pem(&self) -> Result<String, KeyError> {
         let le = p256::pkcs8::LineEnding::LF;
         let pem = match &self.material {
-            SigningMaterial::Ed25519(k) => k
-                .to_pkcs8_pem(le)
-                .map_err(|_| KeyError::InvalidPem(self.algorithm, "cannot encode"))?,
+            SigningMaterial::Ed25519(k) => ed25519_dalek::pkcs8::KeypairBytes {
+                secret_key: k.to_bytes(),
+                public_key: None,
+            }
+            .to_pkcs8_pem(le)
+            .map_err(|_| KeyError::InvalidPem(self.algorithm, "cannot encode"))?,
             SigningMaterial::Es256(k) => {
                 use p256::pkcs8::EncodePrivateKey as _;
                 k.to_pkcs8_pem(le)
