@@ -79,11 +79,20 @@ fn published_keys(lives: &[store::KeyLife]) -> Result<Vec<VerifyingKey>, CliErro
 /// # Errors
 /// Bad input (HS512, unknown kid, existing file) or a database, key or I/O failure.
 pub async fn run(command: KeysCommand, settings: &Settings, out: Out) -> Result<(), CliError> {
+    if matches!(command, KeysCommand::Jwks) && settings.jwt_algorithm == Algorithm::HS512 {
+        // Nothing is published for HS512; the JWKS is JSON either way.
+        println!("{}", shared_jwt::KeySet::new().to_jwks());
+        return Ok(());
+    }
     let alg = require_asymmetric(settings)?;
     if let KeysCommand::Generate { out: path } = command {
         return generate(settings, alg, path, out);
     }
     let db = database(settings).await?;
+    // What a start does: the key file imported, a signing key present.
+    let kek = Kek::from_settings(settings)?;
+    store::import_file(&db, &kek, settings).await?;
+    store::ensure_signing_key(&db, &kek, settings).await?;
     let keep = store::keep_after_retirement(settings);
     match command {
         KeysCommand::List => {
@@ -124,7 +133,6 @@ pub async fn run(command: KeysCommand, settings: &Settings, out: Out) -> Result<
             out.emit(&text, &Value::Array(json_rows));
         }
         KeysCommand::Rotate => {
-            let kek = Kek::from_settings(settings)?;
             let before = store::lives(&store::of_algorithm(&db, alg).await?, Utc::now(), keep);
             let model = store::rotate(&db, &kek, settings, "rotation").await?;
             let previous = before
@@ -151,7 +159,6 @@ pub async fn run(command: KeysCommand, settings: &Settings, out: Out) -> Result<
             );
         }
         KeysCommand::Revoke { kid } => {
-            let kek = Kek::from_settings(settings)?;
             let outcome = store::revoke(&db, &kek, settings, &kid)
                 .await
                 .map_err(|e| match e {
