@@ -13,6 +13,7 @@ mod json_interop;
 mod json_jwt;
 mod json_openapi;
 mod json_users;
+mod key_rotation;
 mod login;
 mod logout;
 mod mail;
