@@ -202,3 +202,46 @@ async fn two_replicas_rotate_and_revoke_with_a_sibling_verifier_and_no_restart(b
         assert_eq!(me(base, &token).await, StatusCode::OK);
     }
 }
+
+db_tests!(two_replicas_rotate_automatically_once_per_interval);
+
+async fn two_replicas_rotate_automatically_once_per_interval(b: Backend) {
+    let interval = Duration::from_secs(2);
+    let a = TestApp::spawn_with(b, |s| {
+        short_intervals(s);
+        s.key_rotation_interval = interval;
+    })
+    .await;
+    let mut settings = (*a.state.settings).clone();
+    settings.bind = "127.0.0.1:0".parse().unwrap();
+    let replica = auth_service::Application::build(settings.clone())
+        .await
+        .unwrap();
+    tokio::spawn(replica.run_until_stopped());
+
+    // Both replicas check every 300 ms whether a rotation is due: wait for three.
+    let deadline = Instant::now() + Duration::from_secs(90);
+    let rows = loop {
+        let rows = auth_service::keys::store::all(&a.state.db).await.unwrap();
+        if rows.iter().filter(|r| r.origin == "automatic").count() >= 3 {
+            break rows;
+        }
+        assert!(Instant::now() < deadline, "no automatic rotation: {rows:?}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    // Never two rotations for one due date: consecutive keys are at least an interval apart.
+    for pair in rows.windows(2) {
+        let gap = (pair[1].published_at - pair[0].published_at)
+            .to_std()
+            .unwrap();
+        assert!(gap >= interval, "two keys {gap:?} apart: {rows:?}");
+        assert_eq!(pair[1].seq, pair[0].seq + 1);
+    }
+    // Each is two-phase: it signs JWKS_MAX_AGE + the margin after it was published.
+    for row in rows.iter().filter(|r| r.origin == "automatic") {
+        assert_eq!(
+            (row.signs_from - row.published_at).to_std().unwrap(),
+            Duration::from_secs(5)
+        );
+    }
+}
