@@ -401,7 +401,11 @@ async fn the_background_refresh_stops_with_the_last_clone_of_the_verifier() {
     tokio::time::sleep(Duration::from_millis(300)).await;
     let settled = jwks.fetches();
     tokio::time::sleep(Duration::from_millis(500)).await;
-    assert_eq!(jwks.fetches(), settled, "no fetches after the verifier is dropped");
+    assert_eq!(
+        jwks.fetches(),
+        settled,
+        "no fetches after the verifier is dropped"
+    );
 }
 
 /// A token whose header names `kid` (the signature is never reached: the kid is unknown).
@@ -448,7 +452,10 @@ async fn a_thousand_random_kids_cost_a_handful_of_fetches() {
     // start), however many requests: bounded by the time the test took, not by 1,000.
     let windows = (started.elapsed().as_secs_f64() / interval.as_secs_f64()).ceil() as usize;
     let fetches = jwks.fetches();
-    assert!(fetches <= 2 + windows, "{fetches} fetches in {windows} windows");
+    assert!(
+        fetches <= 2 + windows,
+        "{fetches} fetches in {windows} windows"
+    );
     assert!(fetches < 10, "a handful at most: {fetches}");
     assert!(v.verify(&token(&a)).is_ok(), "the real key still verifies");
 }

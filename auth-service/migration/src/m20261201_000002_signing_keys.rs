@@ -66,7 +66,11 @@ impl MigrationTrait for Migration {
                     )
                     .col(ColumnDef::new(SigningKeys::PublicJwk).text().not_null())
                     .col(ColumnDef::new(SigningKeys::PrivateKey).blob().not_null())
-                    .col(ColumnDef::new(SigningKeys::Origin).string_len(16).not_null())
+                    .col(
+                        ColumnDef::new(SigningKeys::Origin)
+                            .string_len(16)
+                            .not_null(),
+                    )
                     .col(tz(SigningKeys::CreatedAt))
                     .col(tz(SigningKeys::PublishedAt))
                     .col(tz(SigningKeys::SignsFrom))

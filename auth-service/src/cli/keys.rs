@@ -176,8 +176,8 @@ pub async fn run(command: KeysCommand, settings: &Settings, out: Out) -> Result<
                     "Revoked the signing key {kid}: out of the JWKS and refused now. A new key {signing_kid} signs from now on (every signed-in user gets a token of it at the next refresh)."
                 ),
             };
-            let value = serde_json::to_value(&outcome)
-                .map_err(|e| CliError::Failed(anyhow::anyhow!(e)))?;
+            let value =
+                serde_json::to_value(&outcome).map_err(|e| CliError::Failed(anyhow::anyhow!(e)))?;
             out.emit(&text, &value);
         }
         KeysCommand::ExportPublic => {

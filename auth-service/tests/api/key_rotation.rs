@@ -158,7 +158,10 @@ async fn two_replicas_rotate_and_revoke_with_a_sibling_verifier_and_no_restart(b
     let deadline = Instant::now() + Duration::from_secs(90);
     let mut switched = [false, false];
     while switched != [true, true] {
-        assert!(Instant::now() < deadline, "the new key never signed: {switched:?}");
+        assert!(
+            Instant::now() < deadline,
+            "the new key never signed: {switched:?}"
+        );
         for (i, base) in bases.iter().enumerate() {
             let token = sign_in(base).await;
             let kid = kid_of(&token);
@@ -191,7 +194,10 @@ async fn two_replicas_rotate_and_revoke_with_a_sibling_verifier_and_no_restart(b
     // The sibling drops it (and its cached verification) within the max-age.
     let deadline = Instant::now() + Duration::from_secs(60);
     while sibling.verify(&old_token) != Err(VerifyError::UnknownKid) {
-        assert!(Instant::now() < deadline, "the sibling kept the revoked key");
+        assert!(
+            Instant::now() < deadline,
+            "the sibling kept the revoked key"
+        );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     // New-key tokens are unaffected.

@@ -80,13 +80,22 @@ async fn rotate_list_revoke_and_export_through_the_cli(b: Backend) {
     assert!(signs_from > chrono::Utc::now() + chrono::Duration::minutes(60));
     let until: chrono::DateTime<chrono::Utc> =
         serde_json::from_value(rotated["previous_expires_at"].clone()).unwrap();
-    assert!(until >= signs_from + chrono::Duration::minutes(5), "old tokens outlive it");
+    assert!(
+        until >= signs_from + chrono::Duration::minutes(5),
+        "old tokens outlive it"
+    );
     assert_eq!(
         states(&env.json(&["keys", "list"], "")),
-        [(old.clone(), "signing".into()), (new.clone(), "pending".into())]
+        [
+            (old.clone(), "signing".into()),
+            (new.clone(), "pending".into())
+        ]
     );
     let text = env.ok(&["keys", "list"], "");
-    assert!(text.contains("signing") && text.contains("pending"), "{text}");
+    assert!(
+        text.contains("signing") && text.contains("pending"),
+        "{text}"
+    );
     let jwks: Value = serde_json::from_str(&env.ok(&["keys", "jwks"], "")).unwrap();
     assert_eq!(kids(&jwks), sorted(vec![old.clone(), new.clone()]));
 
@@ -96,9 +105,18 @@ async fn rotate_list_revoke_and_export_through_the_cli(b: Backend) {
     assert_eq!(exported.len(), 2);
     for key in exported {
         let pem = key["pem"].as_str().unwrap();
-        let path = env.dir().join(format!("{}.pub.pem", key["kid"].as_str().unwrap()));
+        let path = env
+            .dir()
+            .join(format!("{}.pub.pem", key["kid"].as_str().unwrap()));
         std::fs::write(&path, pem).unwrap();
-        let text = openssl(&["pkey", "-pubin", "-in", path.to_str().unwrap(), "-noout", "-text"]);
+        let text = openssl(&[
+            "pkey",
+            "-pubin",
+            "-in",
+            path.to_str().unwrap(),
+            "-noout",
+            "-text",
+        ]);
         assert!(text.contains("ED25519"), "{text}");
         let from_pem = VerifyingKey::from_public_pem(pem, Algorithm::EdDSA).unwrap();
         assert_eq!(from_pem.kid(), key["kid"].as_str().unwrap());
@@ -106,7 +124,11 @@ async fn rotate_list_revoke_and_export_through_the_cli(b: Backend) {
         assert!(key["jwk"].get("d").is_none(), "no private member");
     }
     let text = env.ok(&["keys", "export-public"], "");
-    assert_eq!(text.matches("-----BEGIN PUBLIC KEY-----").count(), 2, "{text}");
+    assert_eq!(
+        text.matches("-----BEGIN PUBLIC KEY-----").count(),
+        2,
+        "{text}"
+    );
     assert!(text.contains("\"kty\":\"OKP\""), "{text}");
 
     // Revoking the pending key: out of the JWKS, the old key keeps signing.
@@ -114,7 +136,10 @@ async fn rotate_list_revoke_and_export_through_the_cli(b: Backend) {
     assert_eq!(revoked["outcome"], "revoked");
     assert_eq!(
         states(&env.json(&["keys", "list"], "")),
-        [(old.clone(), "signing".into()), (new.clone(), "revoked".into())]
+        [
+            (old.clone(), "signing".into()),
+            (new.clone(), "revoked".into())
+        ]
     );
     let jwks: Value = serde_json::from_str(&env.ok(&["keys", "jwks"], "")).unwrap();
     assert_eq!(kids(&jwks), std::slice::from_ref(&old));
@@ -199,7 +224,11 @@ async fn openssl_reads_the_key_files_and_its_keys_are_imported(b: Backend) {
         env.ok(&["migrate"], "");
         env.ok(&["migrate"], "");
         let list = env.json(&["keys", "list"], "");
-        assert_eq!(states(&list), [(kid.clone(), "signing".to_owned())], "{list}");
+        assert_eq!(
+            states(&list),
+            [(kid.clone(), "signing".to_owned())],
+            "{list}"
+        );
         assert_eq!(list[0]["origin"], "file");
         assert_eq!(list[0]["algorithm"], alg.as_str());
 
@@ -218,7 +247,10 @@ async fn openssl_reads_the_key_files_and_its_keys_are_imported(b: Backend) {
         let out = env.run(&["migrate"], "");
         assert!(!out.status.success());
         let err = String::from_utf8_lossy(&out.stderr);
-        assert!(err.contains("JWT_PRIVATE_KEY_FILE /nonexistent/key.pem"), "{err}");
+        assert!(
+            err.contains("JWT_PRIVATE_KEY_FILE /nonexistent/key.pem"),
+            "{err}"
+        );
     }
 }
 
@@ -230,13 +262,18 @@ async fn the_key_encryption_key_is_required_on_postgres_checked_and_never_printe
     let err = env.refused(&["migrate"], "");
     assert_eq!(err.lines().count(), 1, "{err}");
     assert!(
-        err.starts_with("auth-service: invalid setting KEY_ENCRYPTION_KEY: required with PostgreSQL"),
+        err.starts_with(
+            "auth-service: invalid setting KEY_ENCRYPTION_KEY: required with PostgreSQL"
+        ),
         "{err}"
     );
     // Malformed: named, the value not echoed.
     env.set("KEY_ENCRYPTION_KEY", "c2hvcnQtYnV0LXNlY3JldA==");
     let err = env.refused(&["migrate"], "");
-    assert!(err.contains("invalid setting KEY_ENCRYPTION_KEY: expected 32 bytes"), "{err}");
+    assert!(
+        err.contains("invalid setting KEY_ENCRYPTION_KEY: expected 32 bytes"),
+        "{err}"
+    );
     assert!(!err.contains("c2hvcnQtYnV0LXNlY3JldA"), "{err}");
 
     // SQLite without it: generated once under DATA_DIR, mode 0600.
@@ -247,9 +284,16 @@ async fn the_key_encryption_key_is_required_on_postgres_checked_and_never_printe
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt as _;
-        assert_eq!(std::fs::metadata(&file).unwrap().permissions().mode() & 0o777, 0o600);
+        assert_eq!(
+            std::fs::metadata(&file).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
     }
-    assert_eq!(env.json(&["keys", "list"], "")[0]["kid"], kid, "the same key is read back");
+    assert_eq!(
+        env.json(&["keys", "list"], "")[0]["kid"],
+        kid,
+        "the same key is read back"
+    );
     // Another key-encryption key cannot read the stored keys: the command fails, saying so.
     env.set("KEY_ENCRYPTION_KEY", test_support::TEST_KEY_ENCRYPTION_KEY);
     env.set("BIND", "127.0.0.1:0");
@@ -257,7 +301,10 @@ async fn the_key_encryption_key_is_required_on_postgres_checked_and_never_printe
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("cannot be decrypted"), "{err}");
-    assert!(!err.contains(test_support::TEST_KEY_ENCRYPTION_KEY), "{err}");
+    assert!(
+        !err.contains(test_support::TEST_KEY_ENCRYPTION_KEY),
+        "{err}"
+    );
 }
 
 #[tokio::test]

@@ -79,7 +79,11 @@ pub(crate) fn max_age(cache_control: &str) -> Option<Duration> {
             return Some(Duration::ZERO);
         }
         if let Some(value) = lower.strip_prefix("max-age=") {
-            found = value.trim_matches('"').parse::<u64>().ok().map(Duration::from_secs);
+            found = value
+                .trim_matches('"')
+                .parse::<u64>()
+                .ok()
+                .map(Duration::from_secs);
         }
     }
     found

@@ -84,11 +84,7 @@ impl Kek {
                 .map_err(|why| crate::config::ConfigError::new("KEY_ENCRYPTION_KEY", why))?;
             return Ok(Self { key });
         }
-        if !settings
-            .database_url
-            .expose_secret()
-            .starts_with("sqlite:")
-        {
+        if !settings.database_url.expose_secret().starts_with("sqlite:") {
             return Err(crate::config::ConfigError::new("KEY_ENCRYPTION_KEY", REQUIRED).into());
         }
         Self::development(&dev_path(settings))
@@ -97,9 +93,8 @@ impl Kek {
     fn development(path: &Path) -> anyhow::Result<Self> {
         match std::fs::read_to_string(path) {
             Ok(text) => {
-                let key = decode(&SecretString::from(text)).map_err(|why| {
-                    anyhow::anyhow!("{}: {why}", path.display())
-                })?;
+                let key = decode(&SecretString::from(text))
+                    .map_err(|why| anyhow::anyhow!("{}: {why}", path.display()))?;
                 Ok(Self { key })
             }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
@@ -108,7 +103,10 @@ impl Kek {
                 let mut text = STANDARD.encode(bytes);
                 text.push('\n');
                 super::write_private_file(path, text.as_bytes()).with_context(|| {
-                    format!("writing the development key-encryption key {}", path.display())
+                    format!(
+                        "writing the development key-encryption key {}",
+                        path.display()
+                    )
                 })?;
                 tracing::info!(path = %path.display(), "generated a development key-encryption key (set KEY_ENCRYPTION_KEY in production)");
                 Ok(Self::from_bytes(bytes))
@@ -204,7 +202,10 @@ mod tests {
         let a = kek.encrypt("kid-a", b"secret pem").unwrap();
         let b = kek.encrypt("kid-a", b"secret pem").unwrap();
         assert_ne!(a, b, "fresh nonce each time");
-        assert_eq!(kek.decrypt("kid-a", &a).unwrap().expose_secret(), b"secret pem");
+        assert_eq!(
+            kek.decrypt("kid-a", &a).unwrap().expose_secret(),
+            b"secret pem"
+        );
         assert!(kek.decrypt("kid-b", &a).is_err(), "moved to another row");
         assert!(Kek::from_bytes([2u8; 32]).decrypt("kid-a", &a).is_err());
         let mut damaged = a.clone();

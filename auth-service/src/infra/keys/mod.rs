@@ -24,8 +24,8 @@ use chrono::{DateTime, Utc};
 use sea_orm::DatabaseConnection;
 use secrecy::{ExposeSecret as _, SecretSlice};
 use shared_jwt::{
-    AccessTokenInput, Algorithm, Claims, KeySet, Signer, SigningKey, Verifier,
-    VerifierConfig, VerifyingKey,
+    AccessTokenInput, Algorithm, Claims, KeySet, Signer, SigningKey, Verifier, VerifierConfig,
+    VerifyingKey,
 };
 
 use crate::config::Settings;
@@ -154,9 +154,8 @@ impl KeyRing {
                 next_switch: None,
             };
             use sha2::Digest as _;
-            let seed = SecretSlice::from(
-                sha2::Sha256::digest(secret.expose_secret().as_bytes()).to_vec(),
-            );
+            let seed =
+                SecretSlice::from(sha2::Sha256::digest(secret.expose_secret().as_bytes()).to_vec());
             return Ok(Self::assemble(Source::Fixed { seed }, snapshot, verifier));
         }
         let kek = Kek::from_settings(settings)?;
@@ -340,13 +339,19 @@ async fn read(db: &DatabaseConnection, kek: &Kek, settings: &Settings) -> anyhow
         let key = VerifyingKey::from_jwk(&jwk)
             .map_err(|e| anyhow::anyhow!("key {}: {e}", life.row.kid))?;
         published.insert(key);
-        if matches!(life.state, store::KeyState::Signing | store::KeyState::Pending) {
+        if matches!(
+            life.state,
+            store::KeyState::Signing | store::KeyState::Pending
+        ) {
             let key = store::signing_key_of(&life.row, kek)?;
             signers.push((life.row.signs_from, signer_for(settings, key)));
         }
     }
     signers.sort_by_key(|(from, _)| *from);
-    let next_switch = signers.iter().map(|(from, _)| *from).find(|from| *from > now);
+    let next_switch = signers
+        .iter()
+        .map(|(from, _)| *from)
+        .find(|from| *from > now);
     let mut kids: Vec<String> = published.iter().map(|k| k.kid().to_owned()).collect();
     kids.sort();
     Ok(Snapshot {

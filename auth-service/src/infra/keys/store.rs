@@ -209,7 +209,12 @@ async fn insert(
     };
     match row.insert(db).await {
         Ok(model) => Ok(Some(model)),
-        Err(e) if matches!(e.sql_err(), Some(sea_orm::SqlErr::UniqueConstraintViolation(_))) => {
+        Err(e)
+            if matches!(
+                e.sql_err(),
+                Some(sea_orm::SqlErr::UniqueConstraintViolation(_))
+            ) =>
+        {
             Ok(None)
         }
         Err(e) => Err(e.into()),
@@ -240,7 +245,11 @@ pub async fn ensure_signing_key(
         {
             return Ok(None);
         }
-        let origin = if rows.is_empty() { "generated" } else { "replacement" };
+        let origin = if rows.is_empty() {
+            "generated"
+        } else {
+            "replacement"
+        };
         if let Some(model) = insert(db, kek, &generate(alg)?, origin, now, now).await? {
             tracing::info!(kid = %model.kid, origin, "created a signing key");
             return Ok(Some(model));
@@ -302,7 +311,10 @@ pub async fn import_file(
             return Ok(Some(model));
         }
     }
-    anyhow::bail!("could not import {}: other writers kept taking its place", path.display())
+    anyhow::bail!(
+        "could not import {}: other writers kept taking its place",
+        path.display()
+    )
 }
 
 /// Two-phase rotation now: a new key, published at once, signing after
@@ -320,8 +332,15 @@ pub async fn rotate(
     for _ in 0..5 {
         let now = Utc::now();
         let signs_from = now + chrono(activation_delay(settings));
-        if let Some(model) =
-            insert(db, kek, &generate(settings.jwt_algorithm)?, origin, now, signs_from).await?
+        if let Some(model) = insert(
+            db,
+            kek,
+            &generate(settings.jwt_algorithm)?,
+            origin,
+            now,
+            signs_from,
+        )
+        .await?
         {
             tracing::info!(kid = %model.kid, signs_from = %model.signs_from, origin, "rotated the signing key");
             return Ok(model);
@@ -342,7 +361,11 @@ pub async fn rotate_if_due(
     settings: &Settings,
 ) -> anyhow::Result<Option<Model>> {
     let rows = of_algorithm(db, settings.jwt_algorithm).await?;
-    let Some(newest) = rows.iter().filter(|r| r.revoked_at.is_none()).max_by_key(|r| r.seq) else {
+    let Some(newest) = rows
+        .iter()
+        .filter(|r| r.revoked_at.is_none())
+        .max_by_key(|r| r.seq)
+    else {
         return Ok(None);
     };
     let due = newest.published_at + chrono(settings.key_rotation_interval);
@@ -462,7 +485,9 @@ pub async fn revoke(
     } else {
         let model = insert(&txn, kek, &generate(alg)?, "replacement", now, now)
             .await?
-            .ok_or_else(|| anyhow::anyhow!("another key was created at the same moment; run the command again"))?;
+            .ok_or_else(|| {
+                anyhow::anyhow!("another key was created at the same moment; run the command again")
+            })?;
         Revoked::Replaced {
             kid: kid.to_owned(),
             signing_kid: model.kid,
@@ -532,7 +557,11 @@ mod tests {
 
     #[test]
     fn a_key_revoked_after_it_signed_still_retired_its_predecessor() {
-        let rows = [row(1, 0, None), row(2, 1000, Some(1500)), row(3, 1500, None)];
+        let rows = [
+            row(1, 0, None),
+            row(2, 1000, Some(1500)),
+            row(3, 1500, None),
+        ];
         assert_eq!(states(&rows, 1600), [Expired, Revoked, Signing]);
         let lives = lives(
             &rows,
