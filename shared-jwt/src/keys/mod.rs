@@ -316,6 +316,30 @@ mod tests {
     }
 
     #[test]
+    fn private_keys_are_written_as_pkcs8_v1_and_public_keys_as_spki() {
+        use base64::engine::general_purpose::STANDARD;
+        let der = |pem: &str| {
+            let body: String = pem.lines().filter(|l| !l.starts_with("-----")).collect();
+            STANDARD.decode(body).unwrap()
+        };
+        let ed = SigningKey::generate(Algorithm::EdDSA).unwrap();
+        let pem = ed.to_pkcs8_pem().unwrap();
+        // v1 (RFC 8410): SEQUENCE { version 0, AlgorithmIdentifier, OCTET STRING } = 48 bytes;
+        // the v2 form with the public key (what OpenSSL 3.0 refuses) is 83.
+        let bytes = der(&pem);
+        assert_eq!(bytes.len(), 48);
+        assert_eq!(&bytes[2..5], &[0x02, 0x01, 0x00], "version 0 (v1)");
+        for key in [ed, SigningKey::generate(Algorithm::ES256).unwrap()] {
+            let public = key.verifying_key().to_public_pem().unwrap();
+            assert!(public.starts_with("-----BEGIN PUBLIC KEY-----"));
+            let back = VerifyingKey::from_public_pem(&public, key.algorithm()).unwrap();
+            assert_eq!(back.kid(), key.kid());
+        }
+        let hs = SigningKey::from_hs512_secret(&[b'k'; 64]).unwrap();
+        assert!(hs.verifying_key().to_public_pem().is_none());
+    }
+
+    #[test]
     fn pem_of_the_other_algorithm_is_refused() {
         let ed = SigningKey::generate(Algorithm::EdDSA)
             .unwrap()
