@@ -45,7 +45,8 @@ pub struct Settings {
     pub cors_allowed_origins: Vec<String>,
     /// `JWT_ALGORITHM`; default EdDSA.
     pub jwt_algorithm: JwtAlgorithm,
-    /// `JWT_PRIVATE_KEY_FILE`; default `{DATA_DIR}/jwt-signing-key.pem`, generated when missing.
+    /// `JWT_PRIVATE_KEY_FILE`; default `{DATA_DIR}/jwt-signing-key.pem`. When the file exists
+    /// it is imported into the database once (`infra::keys::store::import_file`).
     pub jwt_private_key_file: PathBuf,
     /// `JWT_SECRET` (HS512 only, at least 64 bytes).
     pub jwt_secret: Option<SecretString>,
@@ -75,7 +76,7 @@ pub struct Settings {
     pub refresh_reuse_grace: Duration,
     /// `TRUSTED_PROXIES`: peers whose `X-Forwarded-For` is believed (IPs or CIDRs).
     pub trusted_proxies: Vec<IpNet>,
-    /// `DATA_DIR`: where the SQLite file, the development key and the session secret live.
+    /// `DATA_DIR`: where the SQLite file and the development key-encryption key live.
     pub data_dir: PathBuf,
     /// `SESSION_SECRET`: key of the CSRF cookie and the refresh-successor HMAC (at least
     /// 32 bytes); default a secret derived from the JWT signing key (see `keys`).
