@@ -12,6 +12,7 @@
 //! - HS512 (`JWT_SECRET`): nothing is stored, published or rotated; the ring is fixed.
 
 pub mod kek;
+mod life;
 pub mod store;
 
 use std::io::Write as _;
