@@ -32,7 +32,8 @@ pub enum KeysCommand {
     Rotate,
     /// Revoke a key (compromise): out of the JWKS and refused at once.
     Revoke {
-        /// The key's id (see `keys list`).
+        /// The key's id (see `keys list`); base64url, so it may start with `-`.
+        #[arg(allow_hyphen_values = true)]
         kid: String,
     },
     /// Print the published public keys as PEM and as JWK.

@@ -147,6 +147,12 @@ async fn rotate_list_revoke_and_export_through_the_cli(b: Backend) {
     assert!(err.contains("already revoked"), "{err}");
     let err = env.refused(&["keys", "revoke", "no-such-kid"], "");
     assert!(err.contains("no signing key with kid no-such-kid"), "{err}");
+    // Kids are base64url: one may start with `-` and is still a kid, not an option.
+    let err = env.refused(&["keys", "revoke", "-starts-with-a-dash"], "");
+    assert!(
+        err.contains("no signing key with kid -starts-with-a-dash"),
+        "{err}"
+    );
 
     // Revoking the signing key with nothing pending: a new key signs at once.
     let revoked = env.json(&["keys", "revoke", &old], "");

@@ -44,6 +44,25 @@ pub async fn of_algorithm(db: &impl ConnectionTrait, alg: Algorithm) -> Result<V
         .collect())
 }
 
+/// One read of the table: the rows of one algorithm, and the `seq` a key inserted on the
+/// strength of this read must take (so that a decision made on a stale read loses the insert).
+struct Read {
+    rows: Vec<Model>,
+    next_seq: i64,
+}
+
+async fn read(db: &impl ConnectionTrait, alg: Algorithm) -> Result<Read, DbErr> {
+    let every = all(db).await?;
+    let next_seq = every.last().map_or(1, |r| r.seq + 1);
+    Ok(Read {
+        rows: every
+            .into_iter()
+            .filter(|r| r.algorithm == alg.as_str())
+            .collect(),
+        next_seq,
+    })
+}
+
 /// Decrypts a row's private key.
 ///
 /// # Errors
@@ -66,17 +85,17 @@ pub fn signing_key_of(row: &Model, kek: &Kek) -> anyhow::Result<SigningKey> {
     Ok(key)
 }
 
-/// Inserts `key` with the next `seq`; `Ok(None)` when another writer took that `seq` (or
-/// inserted the same kid) first.
+/// Inserts `key` as `seq` (the [`Read::next_seq`] the decision was made on); `Ok(None)` when
+/// another writer took that `seq` (or inserted the same kid) first.
 async fn insert(
     db: &impl ConnectionTrait,
     kek: &Kek,
     key: &SigningKey,
+    seq: i64,
     origin: &str,
     published_at: DateTime<Utc>,
     signs_from: DateTime<Utc>,
 ) -> anyhow::Result<Option<Model>> {
-    let seq = all(db).await?.last().map_or(1, |r| r.seq + 1);
     let pem = key
         .to_pkcs8_pem()
         .map_err(|e| anyhow::anyhow!("encoding the key: {e}"))?;
@@ -126,7 +145,7 @@ pub async fn ensure_signing_key(
 ) -> anyhow::Result<Option<Model>> {
     let alg = settings.jwt_algorithm;
     for _ in 0..5 {
-        let rows = of_algorithm(db, alg).await?;
+        let Read { rows, next_seq } = read(db, alg).await?;
         let now = Utc::now();
         if lives(&rows, now, keep_after_retirement(settings))
             .iter()
@@ -139,7 +158,7 @@ pub async fn ensure_signing_key(
         } else {
             "replacement"
         };
-        if let Some(model) = insert(db, kek, &generate(alg)?, origin, now, now).await? {
+        if let Some(model) = insert(db, kek, &generate(alg)?, next_seq, origin, now, now).await? {
             tracing::info!(kid = %model.kid, origin, "created a signing key");
             return Ok(Some(model));
         }
@@ -179,7 +198,7 @@ pub async fn import_file(
     let key = SigningKey::from_pkcs8_pem(&pem, alg)
         .map_err(|e| anyhow::anyhow!("JWT_PRIVATE_KEY_FILE {}: {e}", path.display()))?;
     for _ in 0..5 {
-        let rows = of_algorithm(db, alg).await?;
+        let Read { rows, next_seq } = read(db, alg).await?;
         if let Some(row) = all(db).await?.into_iter().find(|r| r.kid == key.kid()) {
             if row.revoked_at.is_some() {
                 tracing::warn!(kid = %row.kid, path = %path.display(), "JWT_PRIVATE_KEY_FILE holds a revoked key: it is not used");
@@ -195,7 +214,7 @@ pub async fn import_file(
         } else {
             now
         };
-        if let Some(model) = insert(db, kek, &key, "file", now, signs_from).await? {
+        if let Some(model) = insert(db, kek, &key, next_seq, "file", now, signs_from).await? {
             tracing::info!(kid = %model.kid, path = %path.display(), "imported the signing key file");
             return Ok(Some(model));
         }
@@ -219,12 +238,14 @@ pub async fn rotate(
     origin: &str,
 ) -> anyhow::Result<Model> {
     for _ in 0..5 {
+        let next_seq = read(db, settings.jwt_algorithm).await?.next_seq;
         let now = Utc::now();
         let signs_from = now + as_chrono(activation_delay(settings));
         if let Some(model) = insert(
             db,
             kek,
             &generate(settings.jwt_algorithm)?,
+            next_seq,
             origin,
             now,
             signs_from,
@@ -249,7 +270,9 @@ pub async fn rotate_if_due(
     kek: &Kek,
     settings: &Settings,
 ) -> anyhow::Result<Option<Model>> {
-    let rows = of_algorithm(db, settings.jwt_algorithm).await?;
+    // The decision and the seq come from one read: a replica deciding on a read taken before
+    // another's rotation tries that rotation's seq again and loses.
+    let Read { rows, next_seq } = read(db, settings.jwt_algorithm).await?;
     let Some(newest) = rows
         .iter()
         .filter(|r| r.revoked_at.is_none())
@@ -268,6 +291,7 @@ pub async fn rotate_if_due(
         db,
         kek,
         &generate(settings.jwt_algorithm)?,
+        next_seq,
         "automatic",
         now,
         signs_from,
@@ -346,7 +370,7 @@ pub async fn revoke(
     }
     let alg = settings.jwt_algorithm;
     let now = Utc::now();
-    let rows = of_algorithm(&txn, alg).await?;
+    let Read { rows, next_seq } = read(&txn, alg).await?;
     let lives = lives(&rows, now, keep_after_retirement(settings));
     let was_signing = lives
         .iter()
@@ -372,11 +396,19 @@ pub async fn revoke(
             signing_kid,
         }
     } else {
-        let model = insert(&txn, kek, &generate(alg)?, "replacement", now, now)
-            .await?
-            .ok_or_else(|| {
-                anyhow::anyhow!("another key was created at the same moment; run the command again")
-            })?;
+        let model = insert(
+            &txn,
+            kek,
+            &generate(alg)?,
+            next_seq,
+            "replacement",
+            now,
+            now,
+        )
+        .await?
+        .ok_or_else(|| {
+            anyhow::anyhow!("another key was created at the same moment; run the command again")
+        })?;
         Revoked::Replaced {
             kid: kid.to_owned(),
             signing_kid: model.kid,
