@@ -3,19 +3,18 @@
 
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::Duration;
 
 use anyhow::Context as _;
 use auth_migration::{Migrator, MigratorTrait as _};
 use sea_orm::DatabaseConnection;
 use secrecy::{ExposeSecret, SecretSlice};
-use shared_jwt::{CookieSettings, Signer, Verifier, VerifierConfig};
+use shared_jwt::CookieSettings;
 use tokio::net::TcpListener;
 
 use crate::accounts::sessions::Sessions;
 use crate::accounts::throttle::Throttle;
 use crate::config::Settings;
-use crate::keys::KeyStore;
+use crate::keys::{CurrentSigner, KeyRing};
 use crate::mail::Mailer;
 use crate::password::Hasher;
 use crate::request::rate_limit::RateLimits;
@@ -52,23 +51,27 @@ pub async fn connect_database(settings: &Settings) -> anyhow::Result<DatabaseCon
     .context("DATABASE_URL: cannot connect to the database")
 }
 
-/// Applies pending migrations (`auth-service migrate`, and every start).
+/// Applies pending migrations (`auth-service migrate`, and every start), then imports the
+/// key at `JWT_PRIVATE_KEY_FILE` into the database when that file exists.
 ///
 /// # Errors
-/// The database cannot be reached or a migration fails.
+/// The database cannot be reached, a migration fails, or the key file cannot be imported.
 pub async fn migrate(settings: &Settings) -> anyhow::Result<()> {
     let db = connect_database(settings).await?;
     Migrator::up(&db, None)
         .await
         .context("running migrations")?;
+    if settings.jwt_algorithm != shared_jwt::Algorithm::HS512 {
+        let kek = crate::keys::kek::Kek::from_settings(settings)?;
+        crate::keys::store::import_file(&db, &kek, settings).await?;
+    }
     Ok(())
 }
 
-/// `SESSION_SECRET`, else a secret derived from the signing key's material (the same
-/// on every instance sharing the key; it changes when the key is rotated, which only
-/// makes open forms ask to be sent again).
+/// `SESSION_SECRET`, else a secret derived from the key-encryption key (or, for HS512,
+/// from `JWT_SECRET`): the same on every instance and unchanged by key rotations.
 #[must_use]
-pub fn session_secret(settings: &Settings, keys: &KeyStore) -> SecretSlice<u8> {
+pub fn session_secret(settings: &Settings, keys: &KeyRing) -> SecretSlice<u8> {
     match &settings.session_secret {
         Some(s) => SecretSlice::from(s.expose_secret().as_bytes().to_vec()),
         None => SecretSlice::from(keys.derive_secret("session").to_vec()),
@@ -86,23 +89,9 @@ impl Application {
         Migrator::up(&db, None)
             .await
             .context("running migrations")?;
-        let keys = KeyStore::load(&settings)?;
+        let keys = KeyRing::open(&db, &settings).await?;
         let secret = session_secret(&settings, &keys);
-        let algorithm = settings.jwt_algorithm;
-        let signer = Signer::new(
-            keys.signing_key().clone(),
-            settings.jwt_issuer.clone(),
-            settings.jwt_audience.clone(),
-            settings.access_token_ttl,
-        );
-        let mut verifier_config = VerifierConfig::new(
-            algorithm,
-            settings.jwt_issuer.clone(),
-            settings.jwt_audience.clone(),
-        );
-        verifier_config.leeway = Duration::from_secs(5);
-        let verifier = Verifier::new(verifier_config, keys.key_set())
-            .map_err(|e| anyhow::anyhow!("verifier: {e}"))?;
+        let verifier = keys.verifier().clone();
         let cookies = CookieSettings {
             secure: settings.cookie_secure,
             domain: settings.cookie_domain.clone(),
@@ -131,8 +120,8 @@ impl Application {
         let state = AppState {
             db,
             settings: Arc::new(settings),
-            signer,
-            keys: Arc::new(keys),
+            signer: CurrentSigner(keys.clone()),
+            keys,
             verifier,
             cookies,
             hasher,
@@ -179,6 +168,8 @@ impl Application {
             self.state.settings.mail.clone(),
             self.state.mailer.notifier(),
         ));
+        // Signing keys: reread every KEY_RELOAD_INTERVAL, rotated every KEY_ROTATION_INTERVAL.
+        let key_task = tokio::spawn(self.state.keys.clone().run());
         if let crate::mail::Transport::Outbox(dir) = &self.state.settings.mail.transport {
             tracing::info!(outbox = %dir.display(), "no SMTP_URL: mail goes to the development outbox");
         }
@@ -188,6 +179,7 @@ impl Application {
             service_kit::shutdown::serve(self.listener, router, service_kit::shutdown::signal())
                 .await;
         worker.abort();
+        key_task.abort();
         served
     }
 }

@@ -3,12 +3,12 @@
 use std::sync::Arc;
 
 use sea_orm::DatabaseConnection;
-use shared_jwt::{CookieSettings, Signer, Verifier};
+use shared_jwt::{CookieSettings, Verifier};
 
 use crate::accounts::sessions::Sessions;
 use crate::accounts::throttle::Throttle;
 use crate::config::Settings;
-use crate::infra::keys::KeyStore;
+use crate::infra::keys::{CurrentSigner, KeyRing};
 use crate::infra::password::Hasher;
 use crate::mail::Mailer;
 use crate::request::rate_limit::RateLimits;
@@ -22,11 +22,12 @@ pub struct AppState {
     pub db: DatabaseConnection,
     /// The settings read at start-up.
     pub settings: Arc<Settings>,
-    /// Mints access tokens with the current key.
-    pub signer: Signer,
-    /// Current and previous keys (the JWKS).
-    pub keys: Arc<KeyStore>,
-    /// Verifies this service's own access cookie (for the account page).
+    /// Mints access tokens with the key that signs now (follows `keys`).
+    pub signer: CurrentSigner,
+    /// The signing keys shared through the database (the JWKS; reloaded while running).
+    pub keys: KeyRing,
+    /// Verifies this service's own access cookie (for the account page); its keys follow
+    /// `keys` (the same verifier as `keys.verifier()`).
     pub verifier: Verifier,
     /// Cookie names and attributes (shared-jwt).
     pub cookies: CookieSettings,

@@ -34,7 +34,7 @@
 //! async fn main() -> Result<(), Box<dyn std::error::Error>> {
 //!     // AUTH_URL, PUBLIC_URL, COOKIE_DOMAIN, JWT_ALGORITHM, JWKS_URL, ... (see the README).
 //!     let settings = AuthSettings::from_env()?;
-//!     // Fetches the JWKS now; refetches it (at most every 30 s) on an unknown `kid`.
+//!     // Fetches the JWKS now, refreshes it as its max-age says, refetches on an unknown `kid`.
 //!     let auth = AuthContext::from_settings(settings).await?;
 //!     let app = Router::new()
 //!         .route("/", get(me))

@@ -1,5 +1,6 @@
 //! JWKS fetching against a real HTTP server on 127.0.0.1:0 whose document changes: start-up
-//! fetch, refetch on an unknown `kid`, the refetch rate limit, and key removal.
+//! fetch, refetch on an unknown `kid`, the refetch rate limit, key removal, and the background
+//! refresh driven by the answer's `Cache-Control: max-age`.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -18,6 +19,8 @@ use url::Url;
 struct Jwks {
     document: Arc<Mutex<(StatusCode, String)>>,
     fetches: Arc<AtomicUsize>,
+    /// The `Cache-Control` answered, if any.
+    cache_control: Arc<Mutex<Option<String>>>,
 }
 
 impl Jwks {
@@ -38,7 +41,13 @@ impl Jwks {
 async fn serve_jwks(State(jwks): State<Jwks>) -> impl IntoResponse {
     jwks.fetches.fetch_add(1, Ordering::SeqCst);
     let (status, body) = jwks.document.lock().unwrap().clone();
-    (status, [("content-type", "application/json")], body)
+    let cache_control = jwks.cache_control.lock().unwrap().clone();
+    let mut res = (status, [("content-type", "application/json")], body).into_response();
+    if let Some(value) = cache_control {
+        res.headers_mut()
+            .insert("cache-control", value.parse().unwrap());
+    }
+    res
 }
 
 async fn start(jwks: &Jwks) -> Url {
@@ -55,6 +64,7 @@ fn options(interval: Duration) -> JwksOptions {
     JwksOptions {
         http_timeout: Duration::from_secs(5),
         min_refresh_interval: interval,
+        ..JwksOptions::default()
     }
 }
 
@@ -319,4 +329,151 @@ async fn a_jwks_server_that_hangs_or_floods_is_cut_off() {
         .await
         .unwrap_err();
     assert!(err.to_string().contains("too large"), "{err}");
+}
+
+/// Polls `check` every 50 ms until it holds; panics after a generous deadline.
+async fn eventually(what: &str, mut check: impl FnMut() -> bool) {
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while !check() {
+        assert!(std::time::Instant::now() < deadline, "never: {what}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::test]
+async fn the_background_refresh_follows_max_age_and_drops_removed_keys_with_their_tokens() {
+    let (a, b) = (key(Algorithm::EdDSA), key(Algorithm::EdDSA));
+    let jwks = Jwks::default();
+    *jwks.cache_control.lock().unwrap() = Some("public, max-age=1".into());
+    jwks.publish(&[&a]);
+    let url = start(&jwks).await;
+    let quick = JwksOptions {
+        refresh_floor: Duration::from_millis(200),
+        // No unknown-kid refetch can explain what follows.
+        min_refresh_interval: Duration::from_secs(3600),
+        ..JwksOptions::default()
+    };
+    let v = Verifier::from_jwks_url_with(config_cached(), url, quick)
+        .await
+        .unwrap();
+    let a_token = token(&a);
+    assert!(v.verify(&a_token).is_ok());
+    assert_eq!(v.cached_tokens(), 1);
+
+    // A key published later is picked up without any token asking for it (verify() does
+    // no I/O): the background refresh found it.
+    jwks.publish(&[&a, &b]);
+    let b_token = token(&b);
+    eventually("the new key is fetched in the background", || {
+        v.verify(&b_token).is_ok()
+    })
+    .await;
+    assert!(v.verify(&a_token).is_ok(), "adding a key keeps the old one");
+
+    // The old key leaves the JWKS: dropped, and its cached token with it.
+    jwks.publish(&[&b]);
+    eventually("the removed key is dropped", || {
+        v.verify(&a_token) == Err(VerifyError::UnknownKid)
+    })
+    .await;
+    assert!(v.verify(&b_token).is_ok());
+    assert!(v.jwks_fetches() >= 3, "start-up plus background fetches");
+    assert!(jwks.fetches() >= 3);
+}
+
+#[tokio::test]
+async fn the_background_refresh_stops_with_the_last_clone_of_the_verifier() {
+    let a = key(Algorithm::EdDSA);
+    let jwks = Jwks::default();
+    *jwks.cache_control.lock().unwrap() = Some("max-age=0".into());
+    jwks.publish(&[&a]);
+    let url = start(&jwks).await;
+    let quick = JwksOptions {
+        refresh_floor: Duration::from_millis(100),
+        ..JwksOptions::default()
+    };
+    let v = Verifier::from_jwks_url_with(config(Algorithm::EdDSA), url, quick)
+        .await
+        .unwrap();
+    eventually("a background fetch happens", || jwks.fetches() >= 2).await;
+    drop(v);
+    // At most one fetch was in flight when the verifier went away; after that, none (alive,
+    // the task would fetch about ten times a second).
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let settled = jwks.fetches();
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    assert_eq!(
+        jwks.fetches(),
+        settled,
+        "no fetches after the verifier is dropped"
+    );
+}
+
+/// A token whose header names `kid` (the signature is never reached: the kid is unknown).
+fn token_with_kid(kid: &str) -> String {
+    format!(
+        "{}.{}",
+        signing_input(&header("EdDSA", kid), &claims_json()),
+        b64([0u8; 64])
+    )
+}
+
+#[tokio::test]
+async fn a_thousand_random_kids_cost_a_handful_of_fetches() {
+    let a = key(Algorithm::EdDSA);
+    let jwks = Jwks::default();
+    jwks.publish(&[&a]);
+    let url = start(&jwks).await;
+    let interval = Duration::from_millis(500);
+    let v = Verifier::from_jwks_url_with(config(Algorithm::EdDSA), url, options(interval))
+        .await
+        .unwrap();
+    let started = std::time::Instant::now();
+    // Half at once, half spread over time (the window reopens a few times).
+    let mut tasks = Vec::new();
+    for _ in 0..500 {
+        let v = v.clone();
+        let t = token_with_kid(&uuid::Uuid::new_v4().to_string());
+        tasks.push(tokio::spawn(async move { v.verify_or_refresh(&t).await }));
+    }
+    for task in tasks {
+        assert_eq!(task.await.unwrap().unwrap_err(), VerifyError::UnknownKid);
+    }
+    for i in 0..500 {
+        let t = token_with_kid(&uuid::Uuid::new_v4().to_string());
+        assert_eq!(
+            v.verify_or_refresh(&t).await.unwrap_err(),
+            VerifyError::UnknownKid
+        );
+        if i % 50 == 0 {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+    // At most one fetch per interval (plus the start-up fetch and the window open at the
+    // start), however many requests: bounded by the time the test took, not by 1,000.
+    let windows = (started.elapsed().as_secs_f64() / interval.as_secs_f64()).ceil() as usize;
+    let fetches = jwks.fetches();
+    assert!(
+        fetches <= 2 + windows,
+        "{fetches} fetches in {windows} windows"
+    );
+    assert!(fetches < 100, "nowhere near one per kid: {fetches}");
+    assert!(v.verify(&token(&a)).is_ok(), "the real key still verifies");
+}
+
+#[tokio::test]
+async fn with_the_default_options_a_burst_of_random_kids_costs_no_extra_fetch() {
+    let a = key(Algorithm::EdDSA);
+    let jwks = Jwks::default();
+    jwks.publish(&[&a]);
+    let url = start(&jwks).await;
+    let v = Verifier::from_jwks_url(config(Algorithm::EdDSA), url)
+        .await
+        .unwrap();
+    for _ in 0..1000 {
+        let t = token_with_kid(&uuid::Uuid::new_v4().to_string());
+        assert!(v.verify_or_refresh(&t).await.is_err());
+    }
+    // The start-up fetch, and at most one refetch if the 5 s window reopened meanwhile.
+    assert!(jwks.fetches() <= 2, "{}", jwks.fetches());
 }

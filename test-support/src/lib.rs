@@ -15,6 +15,10 @@ pub mod stack;
 
 pub use db::{Backend, TestDb, pg_admin_url};
 
+/// A `KEY_ENCRYPTION_KEY` for tests on PostgreSQL (where auth-service requires one): 32
+/// bytes in base64. Never a real deployment's.
+pub const TEST_KEY_ENCRYPTION_KEY: &str = "BwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwc=";
+
 /// A settings lookup (`Settings::from_lookup`) over `vars`, a test's whole environment;
 /// of a name given twice, the later value wins.
 pub fn settings_lookup<K, V>(

@@ -10,6 +10,7 @@ mod m20261123_000001_initial;
 mod m20261130_000001_throttle_slots;
 mod m20261130_000002_refresh_families;
 mod m20261201_000001_account_lifecycle;
+mod m20261201_000002_signing_keys;
 
 /// The ordered list of auth-service migrations.
 #[derive(Debug)]
@@ -23,6 +24,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261130_000001_throttle_slots::Migration),
             Box::new(m20261130_000002_refresh_families::Migration),
             Box::new(m20261201_000001_account_lifecycle::Migration),
+            Box::new(m20261201_000002_signing_keys::Migration),
         ]
     }
 }

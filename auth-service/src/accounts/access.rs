@@ -39,6 +39,13 @@ pub async fn authenticate(state: &AppState, token: &str) -> Result<Option<Signed
     let Some(claims) = verify(state, token) else {
         return Ok(None);
     };
+    // A key revoked by the CLI or another replica is refused at once, before this
+    // replica's next reload drops it from the verifier.
+    if let Some(kid) = token_kid(token)
+        && state.keys.is_revoked(&kid).await?
+    {
+        return Ok(None);
+    }
     if let Some(sid) = claims.sid
         && !state.sessions.family_is_active(&state.db, sid).await?
     {
@@ -64,6 +71,17 @@ pub async fn authenticate(state: &AppState, token: &str) -> Result<Option<Signed
     })
 }
 
+/// The `kid` of a token's header (only called on tokens that verified).
+fn token_kid(token: &str) -> Option<String> {
+    use base64::Engine as _;
+    let header = token.split('.').next()?;
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(header)
+        .ok()?;
+    let value: serde_json::Value = serde_json::from_slice(&bytes).ok()?;
+    value.get("kid")?.as_str().map(str::to_owned)
+}
+
 /// Mints the access token for a session.
 ///
 /// # Errors
@@ -81,5 +99,5 @@ pub fn issue(state: &AppState, session: &Session) -> Result<String, AppError> {
             email_verified: session.user.email_verified,
             session_id: Some(session.family_id),
         })
-        .map_err(|e| AppError::Internal(anyhow::anyhow!("signing failed: {e}")))
+        .map_err(|e| AppError::Internal(e.context("signing failed")))
 }

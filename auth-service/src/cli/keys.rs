@@ -1,220 +1,238 @@
-//! `auth-service keys generate|rotate|list|jwks`, on the auth helper's
-//! [`KeyStore`] and its files (the PKCS#8 key at
-//! `JWT_PRIVATE_KEY_FILE`, retired public keys in `jwt-previous-keys.json` beside it).
+//! `auth-service keys list|rotate|revoke|export-public|jwks|generate`: the signing keys in
+//! the database (`infra::keys::store`), shared by every replica.
 //!
-//! Rotation: the new key signs from the next start of the service; the old public key
-//! stays in the JWKS for `--keep-for` (default: `ACCESS_TOKEN_TTL` + 60 s verifier
-//! leeway + 1 h for the instances to restart), so every token it signed verifies until
-//! that token has expired. Running instances publish the new JWKS and sign with the new
-//! key once restarted; restart them within the hour (or pass a longer `--keep-for`).
+//! - `rotate` is two-phase: the new key is published at once and signs after
+//!   `JWKS_MAX_AGE` + `KEY_ACTIVATION_MARGIN` (1 minute by default), so every verifier has
+//!   fetched it before it meets a token of it; the old key retires then and stays published
+//!   until its last token expired (`ACCESS_TOKEN_TTL` + 60 s leeway + `KEY_RELOAD_INTERVAL`).
+//!   Running replicas pick the change up within `KEY_RELOAD_INTERVAL`: no restart.
+//! - `revoke KID` (compromise): out of the JWKS and refused by auth-service at once, by
+//!   verifiers within `JWKS_MAX_AGE`. Revoking the signing key hands signing at once to the
+//!   newest pending key, or to a new key created for it.
+//! - `generate` writes a new PKCS#8 v1 PEM file (what `openssl genpkey` writes) for
+//!   `JWT_PRIVATE_KEY_FILE`; `migrate` or the next start imports it.
 
-use std::time::Duration;
-
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, SecondsFormat, Utc};
 use clap::Subcommand;
 use serde_json::{Value, json};
-use shared_jwt::{Algorithm, SigningKey};
+use shared_jwt::{Algorithm, SigningKey, VerifyingKey};
 
-use super::{CliError, Out, input};
+use super::{CliError, Out, database, input};
 use crate::config::Settings;
-use crate::infra::keys::{self, KeyStore};
-
-/// How long verifiers may lag behind (shared-jwt clamps leeway to 60 s).
-const VERIFIER_LEEWAY: Duration = Duration::from_secs(60);
-/// Time for the running instances to be restarted after a rotation.
-const RESTART_MARGIN: Duration = Duration::from_secs(3600);
+use crate::infra::keys::kek::Kek;
+use crate::infra::keys::store::{self, KeyState, RevokeError, Revoked};
+use crate::infra::keys::write_private_file;
 
 /// Key commands.
 #[derive(Subcommand, Debug)]
 pub enum KeysCommand {
-    /// Create the signing key at JWT_PRIVATE_KEY_FILE (refuses to overwrite one).
-    Generate,
-    /// Retire the current key (still published for --keep-for) and create a new one.
-    Rotate {
-        /// How long the old key stays in the JWKS, e.g. `2h`; at least ACCESS_TOKEN_TTL + 60s.
-        #[arg(long, value_parser = keep_for)]
-        keep_for: Option<Duration>,
-    },
-    /// Show the current key and the retired ones with their expiry.
+    /// Show every key with its state (pending, signing, retired, expired, revoked).
     List,
-    /// Print the JWKS (the public keys) as JSON.
+    /// Two-phase rotation: publish a new key now; it signs after JWKS_MAX_AGE + 1 minute.
+    Rotate,
+    /// Revoke a key (compromise): out of the JWKS and refused at once.
+    Revoke {
+        /// The key's id (see `keys list`); base64url, so it may start with `-`.
+        #[arg(allow_hyphen_values = true)]
+        kid: String,
+    },
+    /// Print the published public keys as PEM and as JWK.
+    ExportPublic,
+    /// Print the JWKS (the published public keys) as JSON.
     Jwks,
+    /// Write a new private key file (PKCS#8 v1 PEM) for JWT_PRIVATE_KEY_FILE.
+    Generate {
+        /// Where to write it (default: JWT_PRIVATE_KEY_FILE); an existing file is kept.
+        #[arg(long)]
+        out: Option<std::path::PathBuf>,
+    },
 }
 
 fn require_asymmetric(settings: &Settings) -> Result<Algorithm, CliError> {
     let alg = settings.jwt_algorithm;
     if alg == Algorithm::HS512 {
         return Err(input(
-            "JWT_ALGORITHM=HS512 signs with JWT_SECRET: there is no key file to manage and nothing is published; rotate by changing JWT_SECRET",
+            "JWT_ALGORITHM=HS512 signs with JWT_SECRET: no key is stored or published; rotate by changing JWT_SECRET on every service at once",
         ));
     }
     Ok(alg)
 }
 
-fn require_key_file(settings: &Settings) -> Result<(), CliError> {
-    if settings.jwt_private_key_file.exists() {
-        Ok(())
-    } else {
-        Err(input(format!(
-            "no signing key at {}; create it with `auth-service keys generate`",
-            settings.jwt_private_key_file.display()
-        )))
-    }
+fn time(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(SecondsFormat::Secs, true)
 }
 
-/// A retired key as recorded in the previous-keys file.
-#[derive(Debug, Clone)]
-pub struct Retired {
-    /// Its kid.
-    pub kid: String,
-    /// When it leaves the JWKS.
-    pub expires_at: DateTime<Utc>,
-}
-
-/// The retired keys recorded next to the key file, expired ones included.
-///
-/// # Errors
-/// An unreadable or malformed file.
-pub fn retired_keys(settings: &Settings) -> Result<Vec<Retired>, CliError> {
-    let path = keys::previous_keys_path(settings);
-    let text = match std::fs::read_to_string(&path) {
-        Ok(t) => t,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
-        Err(e) => {
-            return Err(CliError::Failed(anyhow::anyhow!(
-                "reading {}: {e}",
-                path.display()
-            )));
-        }
-    };
-    let doc: Value = serde_json::from_str(&text)
-        .map_err(|e| CliError::Failed(anyhow::anyhow!("parsing {}: {e}", path.display())))?;
-    Ok(doc["keys"]
-        .as_array()
-        .map(Vec::as_slice)
-        .unwrap_or_default()
+fn published_keys(lives: &[store::KeyLife]) -> Result<Vec<VerifyingKey>, CliError> {
+    lives
         .iter()
-        .filter_map(|e| {
-            Some(Retired {
-                kid: e["jwk"]["kid"].as_str()?.to_owned(),
-                expires_at: e["expires_at"].as_str()?.parse().ok()?,
-            })
+        .filter(|l| l.state.is_published())
+        .map(|l| {
+            let jwk: Value = serde_json::from_str(&l.row.public_jwk)
+                .map_err(|e| CliError::Failed(anyhow::anyhow!("key {}: {e}", l.row.kid)))?;
+            VerifyingKey::from_jwk(&jwk)
+                .map_err(|e| CliError::Failed(anyhow::anyhow!("key {}: {e}", l.row.kid)))
         })
-        .collect())
+        .collect()
 }
 
-/// Runs a keys command (no database needed).
+/// Runs a keys command.
 ///
 /// # Errors
-/// Bad input (HS512, missing or existing key file, too short `--keep-for`) or an I/O failure.
-pub fn run(command: KeysCommand, settings: &Settings, out: Out) -> Result<(), CliError> {
+/// Bad input (HS512, unknown kid, existing file) or a database, key or I/O failure.
+pub async fn run(command: KeysCommand, settings: &Settings, out: Out) -> Result<(), CliError> {
+    if matches!(command, KeysCommand::Jwks) && settings.jwt_algorithm == Algorithm::HS512 {
+        // Nothing is published for HS512; the JWKS is JSON either way.
+        println!("{}", shared_jwt::KeySet::new().to_jwks());
+        return Ok(());
+    }
+    let alg = require_asymmetric(settings)?;
+    if let KeysCommand::Generate { out: path } = command {
+        return generate(settings, alg, path, out);
+    }
+    let db = database(settings).await?;
+    // What a start does: the key file imported, a signing key present.
+    let kek = Kek::from_settings(settings)?;
+    store::import_file(&db, &kek, settings).await?;
+    store::ensure_signing_key(&db, &kek, settings).await?;
+    let keep = store::keep_after_retirement(settings);
     match command {
-        KeysCommand::Generate => {
-            let alg = require_asymmetric(settings)?;
-            let path = &settings.jwt_private_key_file;
-            if path.exists() {
-                return Err(input(format!(
-                    "{} already exists; use `auth-service keys rotate` to replace it",
-                    path.display()
-                )));
-            }
-            let key = SigningKey::generate(alg)
-                .map_err(|e| CliError::Failed(anyhow::anyhow!("generating a key: {e}")))?;
-            let pem = key
-                .to_pkcs8_pem()
-                .map_err(|e| CliError::Failed(anyhow::anyhow!("encoding the key: {e}")))?;
-            keys::write_private_file(path, pem.as_bytes()).map_err(|e| {
-                CliError::Failed(anyhow::anyhow!("writing {}: {e}", path.display()))
-            })?;
-            out.emit(
-                &format!("Generated {alg} key {} at {}", key.kid(), path.display()),
-                &json!({"kid": key.kid(), "algorithm": alg.to_string(), "path": path}),
+        KeysCommand::List => {
+            let rows = store::of_algorithm(&db, alg).await?;
+            let lives = store::lives(&rows, Utc::now(), keep);
+            let mut text = format!(
+                "{:<44} {:<6} {:<8} {:<21} {:<21} UNTIL",
+                "KID", "ALG", "STATE", "PUBLISHED", "SIGNS FROM"
             );
-        }
-        KeysCommand::Rotate { keep_for } => {
-            require_asymmetric(settings)?;
-            require_key_file(settings)?;
-            let minimum = settings.access_token_ttl + VERIFIER_LEEWAY;
-            let keep_for = keep_for.unwrap_or(minimum + RESTART_MARGIN);
-            if keep_for < minimum {
-                return Err(input(format!(
-                    "--keep-for must be at least ACCESS_TOKEN_TTL + 60s ({}), or tokens signed by the old key would stop verifying before they expire",
-                    humantime::format_duration(minimum)
-                )));
+            let mut json_rows = Vec::new();
+            for l in &lives {
+                let until = match l.state {
+                    KeyState::Revoked => l.row.revoked_at.map(|t| format!("revoked {}", time(t))),
+                    KeyState::Signing => l.retired_at.map(|t| format!("retires {}", time(t))),
+                    _ => l.expires_at.map(|t| format!("published until {}", time(t))),
+                };
+                text.push_str(&format!(
+                    "\n{:<44} {:<6} {:<8} {:<21} {:<21} {}",
+                    l.row.kid,
+                    l.row.algorithm,
+                    l.state.as_str(),
+                    time(l.row.published_at),
+                    time(l.row.signs_from),
+                    until.unwrap_or_else(|| "-".to_owned()),
+                ));
+                json_rows.push(json!({
+                    "kid": l.row.kid,
+                    "algorithm": l.row.algorithm,
+                    "state": l.state,
+                    "origin": l.row.origin,
+                    "published_at": l.row.published_at,
+                    "signs_from": l.row.signs_from,
+                    "retired_at": l.retired_at,
+                    "expires_at": l.expires_at,
+                    "revoked_at": l.row.revoked_at,
+                }));
             }
-            let old = KeyStore::load(settings)?;
-            let old_kid = old.signing_key().kid().to_owned();
-            let new = KeyStore::rotate(settings, keep_for)?;
-            let until =
-                Utc::now() + chrono::Duration::from_std(keep_for).unwrap_or(chrono::Duration::MAX);
+            out.emit(&text, &Value::Array(json_rows));
+        }
+        KeysCommand::Rotate => {
+            let before = store::lives(&store::of_algorithm(&db, alg).await?, Utc::now(), keep);
+            let model = store::rotate(&db, &kek, settings, "rotation").await?;
+            let previous = before
+                .iter()
+                .find(|l| l.state == KeyState::Signing)
+                .map(|l| l.row.kid.clone());
+            let old_until = model.signs_from
+                + chrono::Duration::from_std(keep).unwrap_or(chrono::Duration::MAX);
             out.emit(
                 &format!(
-                    "New signing key {}. The old key {old_kid} stays published until {} ({}). Restart the service to sign with the new key.",
-                    new.signing_key().kid(),
-                    until.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
-                    humantime::format_duration(keep_for)
+                    "New key {} published now; it signs from {}. The key signing until then{} stays published until {}. Running replicas follow within KEY_RELOAD_INTERVAL; no restart.",
+                    model.kid,
+                    time(model.signs_from),
+                    previous.as_deref().map(|k| format!(" ({k})")).unwrap_or_default(),
+                    time(old_until),
                 ),
                 &json!({
-                    "kid": new.signing_key().kid(),
-                    "previous_kid": old_kid,
-                    "previous_expires_at": until,
+                    "kid": model.kid,
+                    "published_at": model.published_at,
+                    "signs_from": model.signs_from,
+                    "previous_kid": previous,
+                    "previous_expires_at": old_until,
                 }),
             );
         }
-        KeysCommand::List => {
-            let alg = require_asymmetric(settings)?;
-            require_key_file(settings)?;
-            let store = KeyStore::load(settings)?;
-            let now = Utc::now();
-            let retired = retired_keys(settings)?;
-            let mut text = format!("{:<48} {:<6} STATUS", "KID", "ALG");
-            text.push_str(&format!(
-                "\n{:<48} {:<6} current (signs)",
-                store.signing_key().kid(),
-                alg
-            ));
-            let mut rows = vec![json!({
-                "kid": store.signing_key().kid(),
-                "algorithm": alg.to_string(),
-                "status": "current",
-                "expires_at": null,
-            })];
-            for r in &retired {
-                let status = if r.expires_at > now {
-                    "previous"
-                } else {
-                    "expired"
-                };
-                text.push_str(&format!(
-                    "\n{:<48} {:<6} {status} (published until {})",
-                    r.kid,
-                    alg,
-                    r.expires_at
-                        .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
-                ));
-                rows.push(json!({
-                    "kid": r.kid,
-                    "algorithm": alg.to_string(),
-                    "status": status,
-                    "expires_at": r.expires_at,
-                }));
+        KeysCommand::Revoke { kid } => {
+            let outcome = store::revoke(&db, &kek, settings, &kid)
+                .await
+                .map_err(|e| match e {
+                    RevokeError::Failed(e) => CliError::Failed(e),
+                    other => input(other.to_string()),
+                })?;
+            let text = match &outcome {
+                Revoked::Revoked { kid } => format!(
+                    "Revoked {kid}: out of the JWKS and refused by auth-service now, by verifiers within JWKS_MAX_AGE."
+                ),
+                Revoked::Promoted { kid, signing_kid } => format!(
+                    "Revoked the signing key {kid}: out of the JWKS and refused now. The pending key {signing_kid} signs from now on."
+                ),
+                Revoked::Replaced { kid, signing_kid } => format!(
+                    "Revoked the signing key {kid}: out of the JWKS and refused now. A new key {signing_kid} signs from now on (every signed-in user gets a token of it at the next refresh)."
+                ),
+            };
+            let value =
+                serde_json::to_value(&outcome).map_err(|e| CliError::Failed(anyhow::anyhow!(e)))?;
+            out.emit(&text, &value);
+        }
+        KeysCommand::ExportPublic => {
+            let rows = store::of_algorithm(&db, alg).await?;
+            let keys = published_keys(&store::lives(&rows, Utc::now(), keep))?;
+            let mut text = String::new();
+            let mut values = Vec::new();
+            for key in &keys {
+                let pem = key.to_public_pem().unwrap_or_default();
+                let jwk = key.to_jwk().unwrap_or(Value::Null);
+                text.push_str(&format!("# kid {}\n{pem}{jwk}\n\n", key.kid()));
+                values.push(json!({"kid": key.kid(), "pem": pem, "jwk": jwk}));
             }
-            out.emit(&text, &Value::Array(rows));
+            out.emit(text.trim_end(), &Value::Array(values));
         }
         KeysCommand::Jwks => {
-            if settings.jwt_algorithm != Algorithm::HS512 {
-                require_key_file(settings)?;
-            }
-            let store = KeyStore::load(settings)?;
+            let rows = store::of_algorithm(&db, alg).await?;
+            let keys = published_keys(&store::lives(&rows, Utc::now(), keep))?;
+            let set: shared_jwt::KeySet = keys.into_iter().collect();
             // The JWKS is JSON either way.
-            println!("{}", store.jwks());
+            println!("{}", set.to_jwks());
         }
+        KeysCommand::Generate { .. } => {}
     }
     Ok(())
 }
 
-/// `--keep-for` in the settings' one duration grammar (`90m`, `1h 30m`, `2d`).
-fn keep_for(value: &str) -> Result<Duration, String> {
-    shared_jwt::config::parse_duration(value)
-        .ok_or_else(|| format!("expected {}", shared_jwt::config::DURATION_GRAMMAR))
+fn generate(
+    settings: &Settings,
+    alg: Algorithm,
+    path: Option<std::path::PathBuf>,
+    out: Out,
+) -> Result<(), CliError> {
+    let path = path.unwrap_or_else(|| settings.jwt_private_key_file.clone());
+    if path.exists() {
+        return Err(input(format!(
+            "{} already exists; keys in use are rotated with `auth-service keys rotate`",
+            path.display()
+        )));
+    }
+    let key = SigningKey::generate(alg)
+        .map_err(|e| CliError::Failed(anyhow::anyhow!("generating a key: {e}")))?;
+    let pem = key
+        .to_pkcs8_pem()
+        .map_err(|e| CliError::Failed(anyhow::anyhow!("encoding the key: {e}")))?;
+    write_private_file(&path, pem.as_bytes())
+        .map_err(|e| CliError::Failed(anyhow::anyhow!("writing {}: {e}", path.display())))?;
+    out.emit(
+        &format!(
+            "Generated {alg} key {} at {} (PKCS#8 PEM). `auth-service migrate` or the next start imports it when it is JWT_PRIVATE_KEY_FILE.",
+            key.kid(),
+            path.display()
+        ),
+        &json!({"kid": key.kid(), "algorithm": alg.to_string(), "path": path}),
+    );
+    Ok(())
 }

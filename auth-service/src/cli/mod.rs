@@ -224,12 +224,15 @@ pub async fn run(cli: Cli) -> ExitCode {
     }
     let result = match command {
         Command::Serve => serve(settings).await,
-        Command::Migrate => database(&settings).await.map(|_| {
-            out.emit("Migrations applied.", &json!({"migrated": true}));
-        }),
+        Command::Migrate => crate::startup::migrate(&settings)
+            .await
+            .map(|()| {
+                out.emit("Migrations applied.", &json!({"migrated": true}));
+            })
+            .map_err(CliError::from),
         Command::Tenant { command } => tenant::run(command, &settings, out).await,
         Command::User { command } => user::run(command, &settings, out).await,
-        Command::Keys { command } => keys::run(command, &settings, out),
+        Command::Keys { command } => keys::run(command, &settings, out).await,
         Command::Demo => demo(&settings, out).await,
     };
     match result {

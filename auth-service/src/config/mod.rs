@@ -6,7 +6,7 @@ use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 use std::time::Duration;
 
-use secrecy::SecretString;
+use secrecy::{ExposeSecret as _, SecretString};
 use service_kit::{ServiceDefaults, ServiceSettings};
 use shared_jwt::config::{TokenSettings, Vars};
 use url::Url;
@@ -45,10 +45,25 @@ pub struct Settings {
     pub cors_allowed_origins: Vec<String>,
     /// `JWT_ALGORITHM`; default EdDSA.
     pub jwt_algorithm: JwtAlgorithm,
-    /// `JWT_PRIVATE_KEY_FILE`; default `{DATA_DIR}/jwt-signing-key.pem`, generated when missing.
+    /// `JWT_PRIVATE_KEY_FILE`; default `{DATA_DIR}/jwt-signing-key.pem`. When the file exists
+    /// it is imported into the database once (`infra::keys::store::import_file`).
     pub jwt_private_key_file: PathBuf,
     /// `JWT_SECRET` (HS512 only, at least 64 bytes).
     pub jwt_secret: Option<SecretString>,
+    /// Signing keys in the database (`infra::keys`): `KEY_ENCRYPTION_KEY`, 32 bytes in
+    /// base64 (checked here), the AEAD key of the private keys at rest. Unset on SQLite:
+    /// generated once under `DATA_DIR`; unset on PostgreSQL: start-up fails.
+    pub key_encryption_key: Option<SecretString>,
+    /// `JWKS_MAX_AGE`: the JWKS `Cache-Control: max-age`; default 5 minutes.
+    pub jwks_max_age: Duration,
+    /// `KEY_ROTATION_INTERVAL`: automatic rotation period; default 30 days.
+    pub key_rotation_interval: Duration,
+    /// `KEY_ACTIVATION_MARGIN`: a new key signs `JWKS_MAX_AGE` + this after it was
+    /// published; default 1 minute (tests shorten it).
+    pub key_activation_margin: Duration,
+    /// `KEY_RELOAD_INTERVAL`: how often a replica rereads the keys from the database;
+    /// default 5 seconds.
+    pub key_reload_interval: Duration,
     /// `JWT_ISSUER`; default `PUBLIC_URL` without a trailing slash.
     pub jwt_issuer: String,
     /// `JWT_AUDIENCE`; default `COOKIE_DOMAIN` or `localhost`.
@@ -61,7 +76,7 @@ pub struct Settings {
     pub refresh_reuse_grace: Duration,
     /// `TRUSTED_PROXIES`: peers whose `X-Forwarded-For` is believed (IPs or CIDRs).
     pub trusted_proxies: Vec<IpNet>,
-    /// `DATA_DIR`: where the SQLite file, the development key and the session secret live.
+    /// `DATA_DIR`: where the SQLite file and the development key-encryption key live.
     pub data_dir: PathBuf,
     /// `SESSION_SECRET`: key of the CSRF cookie and the refresh-successor HMAC (at least
     /// 32 bytes); default a secret derived from the JWT signing key (see `keys`).
@@ -139,6 +154,23 @@ impl Settings {
         )
         .map_err(|(name, why)| ConfigError::new(name, why))?;
 
+        let key_encryption_key = vars.secret("KEY_ENCRYPTION_KEY", 1)?;
+        if let Some(kek) = &key_encryption_key {
+            crate::infra::keys::kek::decode(kek)
+                .map_err(|why| ConfigError::new("KEY_ENCRYPTION_KEY", why))?;
+        } else if token.algorithm != JwtAlgorithm::HS512
+            && !common.database_url.expose_secret().starts_with("sqlite:")
+        {
+            return Err(ConfigError::new(
+                "KEY_ENCRYPTION_KEY",
+                crate::infra::keys::kek::REQUIRED,
+            ));
+        }
+        let jwks_max_age = vars.duration("JWKS_MAX_AGE", "5m")?;
+        let key_rotation_interval = vars.lifetime("KEY_ROTATION_INTERVAL", "30d")?;
+        let key_activation_margin = vars.duration("KEY_ACTIVATION_MARGIN", "1m")?;
+        let key_reload_interval = vars.lifetime("KEY_RELOAD_INTERVAL", "5s")?;
+
         Ok(Self {
             database_url: common.database_url,
             bind: common.bind,
@@ -150,6 +182,11 @@ impl Settings {
             jwt_algorithm: token.algorithm,
             jwt_private_key_file,
             jwt_secret: token.jwt_secret,
+            key_encryption_key,
+            jwks_max_age,
+            key_rotation_interval,
+            key_activation_margin,
+            key_reload_interval,
             jwt_issuer: token.issuer,
             jwt_audience: token.audience,
             access_token_ttl: token.access_ttl,

@@ -124,3 +124,39 @@ fn cors_allowed_origins_are_origins_without_a_path() {
         assert_eq!(err.variable, "CORS_ALLOWED_ORIGINS", "{bad}");
     }
 }
+
+#[test]
+fn signing_key_settings_have_the_contract_defaults_and_postgres_needs_a_key_encryption_key() {
+    let s = Settings::from_lookup(lookup(&[])).unwrap();
+    assert_eq!(s.jwks_max_age, Duration::from_secs(300));
+    assert_eq!(s.key_rotation_interval, Duration::from_secs(30 * 86400));
+    assert_eq!(s.key_activation_margin, Duration::from_secs(60));
+    assert_eq!(s.key_reload_interval, Duration::from_secs(5));
+    assert!(s.key_encryption_key.is_none(), "SQLite: generated on start");
+
+    let pg = ("DATABASE_URL", "postgres://u:pw@db/auth");
+    let err = Settings::from_lookup(lookup(&[pg])).unwrap_err();
+    assert_eq!(err.variable, "KEY_ENCRYPTION_KEY");
+    assert!(
+        err.to_string().contains("required with PostgreSQL"),
+        "{err}"
+    );
+    let kek = "BwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwc=";
+    let s = Settings::from_lookup(lookup(&[pg, ("KEY_ENCRYPTION_KEY", kek)])).unwrap();
+    assert!(s.key_encryption_key.is_some());
+    // HS512 stores no key: no key-encryption key needed.
+    let secret = "s".repeat(64);
+    let hs = [
+        pg,
+        ("JWT_ALGORITHM", "HS512"),
+        ("JWT_SECRET", secret.as_str()),
+    ];
+    assert!(Settings::from_lookup(lookup(&hs)).is_ok());
+    for bad in ["dG9vIHNob3J0", "!!!not base64!!!"] {
+        let err = Settings::from_lookup(lookup(&[("KEY_ENCRYPTION_KEY", bad)])).unwrap_err();
+        assert_eq!(err.variable, "KEY_ENCRYPTION_KEY");
+        assert!(!err.to_string().contains(bad), "{err}");
+    }
+    let err = Settings::from_lookup(lookup(&[("KEY_ROTATION_INTERVAL", "0s")])).unwrap_err();
+    assert_eq!(err.variable, "KEY_ROTATION_INTERVAL");
+}

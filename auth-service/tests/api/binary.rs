@@ -87,5 +87,6 @@ fn serve_answers_then_stops_gracefully_on_sigterm() {
     assert!(exit.success(), "graceful shutdown exits 0, got {exit}");
     let rest: Vec<String> = lines.map_while(Result::ok).collect();
     assert!(rest.iter().any(|l| l.contains("shutting down")), "{rest:?}");
-    assert!(dir.path().join("jwt-signing-key.pem").exists());
+    // The signing key is in the database; its development key-encryption key beside it.
+    assert!(dir.path().join("key-encryption-key").exists());
 }

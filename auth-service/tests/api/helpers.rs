@@ -38,6 +38,10 @@ fn base_settings(db: &TestDb) -> Settings {
     s.jwt_private_key_file = db.dir().join("jwt-signing-key.pem");
     s.database_url = SecretString::from(db.url.clone());
     s.mail.transport = Transport::Outbox(db.dir().join("outbox"));
+    if db.url.starts_with("postgres") {
+        // Required with PostgreSQL; on SQLite the development key is generated.
+        s.key_encryption_key = Some(test_support::TEST_KEY_ENCRYPTION_KEY.into());
+    }
     s
 }
 

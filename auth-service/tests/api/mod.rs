@@ -15,6 +15,7 @@ mod json_invitations;
 mod json_jwt;
 mod json_openapi;
 mod json_users;
+mod key_rotation;
 mod lifecycle_account;
 mod lifecycle_helpers;
 mod lifecycle_json;

@@ -1,9 +1,8 @@
 //! Operations: security headers, health and readiness, the stylesheet, the JWKS with
 //! previous keys, HS512, the request id on error pages, data files on first start.
 
-use std::time::Duration;
-
-use auth_service::keys::KeyStore;
+use auth_service::keys::kek::Kek as KeyEncryptionKey;
+use auth_service::keys::store;
 use auth_service::tenants::SignupPolicy;
 use shared_jwt::Role;
 
@@ -74,22 +73,34 @@ async fn first_start_creates_the_data_files_and_the_jwks_keeps_previous_keys() {
         .unwrap();
     let data = dir.path().join("nested/data");
     assert!(data.join("auth.db").exists());
-    assert!(data.join("jwt-signing-key.pem").exists());
+    assert!(
+        data.join("key-encryption-key").exists(),
+        "the development key-encryption key"
+    );
+    assert!(
+        !data.join("jwt-signing-key.pem").exists(),
+        "the signing key lives in the database"
+    );
     assert!(
         !data.join("session-secret.key").exists(),
         "no secret file: it is derived"
     );
-    let first_kid = app.state().signer.kid().to_owned();
+    let first_kid = app.state().signer.kid();
+    // A two-phase rotation: published at once, signing later.
+    let kek = KeyEncryptionKey::from_settings(&settings).unwrap();
+    let rotated = store::rotate(&app.state().db, &kek, &settings, "rotation")
+        .await
+        .unwrap();
     drop(app);
 
-    KeyStore::rotate(&settings, Duration::from_secs(3600)).unwrap();
     settings.bind = "127.0.0.1:0".parse().unwrap();
     let app = auth_service::Application::build(settings).await.unwrap();
     let url = format!("http://127.0.0.1:{}/.well-known/jwks.json", app.port());
-    let new_kid = app.state().signer.kid().to_owned();
+    assert_eq!(app.state().signer.kid(), first_kid, "still the old key");
     tokio::spawn(app.run_until_stopped());
     let res = plain_client().get(url).send().await.unwrap();
     assert_eq!(res.status(), 200);
+    assert_eq!(res.headers()["cache-control"], "public, max-age=300");
     let jwks: serde_json::Value = res.json().await.unwrap();
     let kids: Vec<&str> = jwks["keys"]
         .as_array()
@@ -98,7 +109,7 @@ async fn first_start_creates_the_data_files_and_the_jwks_keeps_previous_keys() {
         .map(|k| k["kid"].as_str().unwrap())
         .collect();
     assert!(
-        kids.contains(&first_kid.as_str()) && kids.contains(&new_kid.as_str()),
+        kids.contains(&first_kid.as_str()) && kids.contains(&rotated.kid.as_str()),
         "{jwks}"
     );
     assert!(
@@ -194,8 +205,10 @@ async fn two_instances_sharing_the_key_and_database_agree_without_a_session_secr
         s
     };
     let a = auth_service::Application::build(base("a")).await.unwrap();
+    // Replicas share the database and the key-encryption key (here: A's development one).
     let mut settings_b = base("b");
-    settings_b.jwt_private_key_file = dir.path().join("a/jwt-signing-key.pem");
+    let kek = std::fs::read_to_string(dir.path().join("a/key-encryption-key")).unwrap();
+    settings_b.key_encryption_key = Some(kek.into());
     let b = auth_service::Application::build(settings_b).await.unwrap();
     let (url_a, url_b) = (
         format!("http://127.0.0.1:{}", a.port()),

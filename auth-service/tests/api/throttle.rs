@@ -251,13 +251,16 @@ async fn user_unlock_clears_the_accounts_limits_and_is_audited(b: Backend) {
     let cli = |args: &[&str]| {
         use secrecy::ExposeSecret as _;
         let s = &app.state.settings;
-        std::process::Command::new(env!("CARGO_BIN_EXE_auth-service"))
-            .args(args)
+        let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_auth-service"));
+        cmd.args(args)
             .env_clear()
             .env("DATA_DIR", &s.data_dir)
-            .env("DATABASE_URL", s.database_url.expose_secret())
-            .output()
-            .unwrap()
+            .env("DATABASE_URL", s.database_url.expose_secret());
+        if let Some(kek) = &s.key_encryption_key {
+            // Required with PostgreSQL.
+            cmd.env("KEY_ENCRYPTION_KEY", kek.expose_secret());
+        }
+        cmd.output().unwrap()
     };
     let out = cli(&[
         "user",

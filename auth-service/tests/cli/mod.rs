@@ -20,11 +20,22 @@ pub struct CliEnv {
 impl CliEnv {
     pub async fn new(backend: Backend) -> Self {
         let db = TestDb::new(backend, "auth_cli").await;
-        let vars = vec![
+        let mut vars = vec![
             ("DATA_DIR".to_owned(), db.dir().display().to_string()),
             ("DATABASE_URL".to_owned(), db.url.clone()),
         ];
+        if backend == Backend::Postgres {
+            vars.push((
+                "KEY_ENCRYPTION_KEY".to_owned(),
+                test_support::TEST_KEY_ENCRYPTION_KEY.to_owned(),
+            ));
+        }
         Self { vars, _db: db }
+    }
+
+    /// The data directory (also a scratch directory for the test's files).
+    pub fn dir(&self) -> &std::path::Path {
+        self._db.dir()
     }
 
     /// Adds or replaces a variable.

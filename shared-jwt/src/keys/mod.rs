@@ -182,16 +182,22 @@ impl SigningKey {
         ))))
     }
 
-    /// Exports the private key as PKCS#8 PEM (to persist a generated key).
+    /// Exports the private key as PKCS#8 v1 PEM (`-----BEGIN PRIVATE KEY-----`, what
+    /// `openssl genpkey` writes and OpenSSL 3 and Python's `cryptography` read). For Ed25519
+    /// the public key is deliberately left out: the v2 form with it (ed25519-dalek's default)
+    /// is refused by OpenSSL 3.0 ("unsupported").
     ///
     /// # Errors
     /// [`KeyError::NotAvailable`] for HS512; [`KeyError::InvalidPem`] if encoding fails.
     pub fn to_pkcs8_pem(&self) -> Result<String, KeyError> {
         let le = p256::pkcs8::LineEnding::LF;
         let pem = match &self.material {
-            SigningMaterial::Ed25519(k) => k
-                .to_pkcs8_pem(le)
-                .map_err(|_| KeyError::InvalidPem(self.algorithm, "cannot encode"))?,
+            SigningMaterial::Ed25519(k) => ed25519_dalek::pkcs8::KeypairBytes {
+                secret_key: k.to_bytes(),
+                public_key: None,
+            }
+            .to_pkcs8_pem(le)
+            .map_err(|_| KeyError::InvalidPem(self.algorithm, "cannot encode"))?,
             SigningMaterial::Es256(k) => {
                 use p256::pkcs8::EncodePrivateKey as _;
                 k.to_pkcs8_pem(le)
@@ -307,6 +313,30 @@ mod tests {
             assert_eq!(again.algorithm(), alg);
             assert_eq!(key.verifying_key().kid(), key.kid());
         }
+    }
+
+    #[test]
+    fn private_keys_are_written_as_pkcs8_v1_and_public_keys_as_spki() {
+        use base64::engine::general_purpose::STANDARD;
+        let der = |pem: &str| {
+            let body: String = pem.lines().filter(|l| !l.starts_with("-----")).collect();
+            STANDARD.decode(body).unwrap()
+        };
+        let ed = SigningKey::generate(Algorithm::EdDSA).unwrap();
+        let pem = ed.to_pkcs8_pem().unwrap();
+        // v1 (RFC 8410): SEQUENCE { version 0, AlgorithmIdentifier, OCTET STRING } = 48 bytes;
+        // the v2 form with the public key (what OpenSSL 3.0 refuses) is 83.
+        let bytes = der(&pem);
+        assert_eq!(bytes.len(), 48);
+        assert_eq!(&bytes[2..5], &[0x02, 0x01, 0x00], "version 0 (v1)");
+        for key in [ed, SigningKey::generate(Algorithm::ES256).unwrap()] {
+            let public = key.verifying_key().to_public_pem().unwrap();
+            assert!(public.starts_with("-----BEGIN PUBLIC KEY-----"));
+            let back = VerifyingKey::from_public_pem(&public, key.algorithm()).unwrap();
+            assert_eq!(back.kid(), key.kid());
+        }
+        let hs = SigningKey::from_hs512_secret(&[b'k'; 64]).unwrap();
+        assert!(hs.verifying_key().to_public_pem().is_none());
     }
 
     #[test]

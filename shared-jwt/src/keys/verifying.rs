@@ -85,6 +85,23 @@ impl VerifyingKey {
         }
     }
 
+    /// The SPKI public key PEM (`-----BEGIN PUBLIC KEY-----`, what `openssl pkey -pubout`
+    /// writes and [`VerifyingKey::from_public_pem`] reads); `None` for HS512.
+    pub fn to_public_pem(&self) -> Option<String> {
+        use ed25519_dalek::pkcs8::EncodePublicKey as _;
+        let le = ed25519_dalek::pkcs8::spki::der::pem::LineEnding::LF;
+        match &self.inner.material {
+            Material::Ed25519 { key, .. } => key.to_public_key_pem(le).ok(),
+            Material::Es256 { key, .. } => {
+                use p256::pkcs8::EncodePublicKey as _;
+                p256::PublicKey::from(key)
+                    .to_public_key_pem(p256::pkcs8::LineEnding::LF)
+                    .ok()
+            }
+            Material::Hs512 { .. } => None,
+        }
+    }
+
     /// The public JWK (`kty`, `crv`, `x`[, `y`], `kid`, `alg`, `use: "sig"`); `None` for HS512,
     /// whose secret is never published.
     pub fn to_jwk(&self) -> Option<Value> {

@@ -12,7 +12,7 @@ mod jwks;
 mod token;
 
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, PoisonError, RwLock};
+use std::sync::{Arc, PoisonError, RwLock, Weak};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use base64::Engine;
@@ -70,7 +70,8 @@ impl VerifierConfig {
 pub enum KeySource {
     /// Fixed keys (a public key file, or the HS512 secret).
     Static(KeySet),
-    /// A JWKS URL, fetched at start-up and again (rate-limited) on an unknown `kid`.
+    /// A JWKS URL, fetched at start-up, refreshed in the background as its `max-age` says,
+    /// and refetched at once (rate-limited) on an unknown `kid`.
     Jwks {
         /// The JWKS document's URL.
         url: Url,
@@ -81,9 +82,11 @@ pub enum KeySource {
 
 struct Refresh {
     fetcher: JwksFetcher,
-    min_interval: Duration,
+    options: JwksOptions,
     /// When the last fetch was attempted (successful or not); also serialises fetches.
     last_attempt: tokio::sync::Mutex<Option<Instant>>,
+    /// How many fetches were attempted (start-up included), for tests and metrics.
+    fetches: AtomicU64,
 }
 
 struct Inner {
@@ -133,8 +136,13 @@ impl Verifier {
         Ok(Self::build(config, keys, None))
     }
 
-    /// Fetches the JWKS at `url` now (5 s timeout) and refetches it on an unknown `kid` at most
-    /// every 30 s.
+    /// Fetches the JWKS at `url` now (5 s timeout), refreshes it in the background when the
+    /// answer's `Cache-Control: max-age` has passed (clamped to 2 s – 1 h; 5 min without one),
+    /// and refetches it at once on an unknown `kid`, at most every 5 s. Keys the JWKS no
+    /// longer lists are dropped, with the tokens they verified.
+    ///
+    /// The background task lives as long as a clone of the verifier does (it holds a weak
+    /// reference); it needs a tokio runtime, which this `async fn` already runs on.
     ///
     /// # Errors
     /// [`KeyError::Fetch`] when the JWKS is unreachable or invalid, [`KeyError::NoUsableKey`]
@@ -157,16 +165,24 @@ impl Verifier {
             return Err(KeyError::NotAvailable(Algorithm::HS512));
         }
         let fetcher = JwksFetcher::new(url, options.http_timeout)?;
-        let keys = fetcher.fetch().await?.only(config.algorithm);
+        let fetched = fetcher.fetch().await?;
+        let keys = fetched.keys.only(config.algorithm);
         if keys.is_empty() {
             return Err(KeyError::NoUsableKey(config.algorithm));
         }
+        let first_period = options.refresh_period(fetched.max_age);
+        let background = options.background_refresh;
         let refresh = Refresh {
             fetcher,
-            min_interval: options.min_refresh_interval,
+            options,
             last_attempt: tokio::sync::Mutex::new(Some(Instant::now())),
+            fetches: AtomicU64::new(1),
         };
-        Ok(Self::build(config, keys, Some(refresh)))
+        let verifier = Self::build(config, keys, Some(refresh));
+        if background {
+            spawn_background_refresh(Arc::downgrade(&verifier.inner), first_period);
+        }
+        Ok(verifier)
     }
 
     fn build(mut config: VerifierConfig, keys: KeySet, refresh: Option<Refresh>) -> Self {
@@ -199,9 +215,12 @@ impl Verifier {
     }
 
     /// Replaces the keys (rotation driven by the host application). Keys of other algorithms are
-    /// dropped. Clears the verified-token cache, so tokens of a removed key fail at once.
+    /// dropped. When a key in force is not in `keys`, the verified-token cache is cleared, so
+    /// tokens of a removed key fail at once; adding keys keeps the cache.
     pub fn replace_keys(&self, keys: KeySet) {
-        self.install_keys(keys.only(self.inner.config.algorithm), true);
+        let keys = keys.only(self.inner.config.algorithm);
+        let removed_some = !self.current_keys().is_subset_of(&keys);
+        self.install_keys(keys, removed_some);
     }
 
     fn install_keys(&self, keys: KeySet, clear_cache: bool) {
@@ -303,7 +322,7 @@ impl Verifier {
     }
 
     /// [`Verifier::verify`], and on an unknown `kid` one JWKS refetch if the last fetch is at
-    /// least the refresh interval (30 s by default) old, then a second verification. Concurrent
+    /// least the refetch interval (5 s by default) old, then a second verification. Concurrent
     /// callers share one fetch. Without a JWKS source this is `verify`.
     ///
     /// # Errors
@@ -324,30 +343,88 @@ impl Verifier {
             return false;
         };
         let mut last = refresh.last_attempt.lock().await;
-        if last.is_some_and(|t| t.elapsed() < refresh.min_interval) {
+        if last.is_some_and(|t| t.elapsed() < refresh.options.min_refresh_interval) {
             return false;
         }
         *last = Some(Instant::now());
+        self.fetch_and_install(refresh).await;
+        true
+    }
+
+    /// The background refresh: fetches now (serialised with the unknown-`kid` refetches)
+    /// and returns how long to wait before the next one.
+    async fn background_refresh(&self) -> Duration {
+        let Some(refresh) = &self.inner.refresh else {
+            return Duration::MAX;
+        };
+        let mut last = refresh.last_attempt.lock().await;
+        *last = Some(Instant::now());
+        match self.fetch_and_install(refresh).await {
+            Some(max_age) => refresh.options.refresh_period(max_age),
+            None => refresh
+                .options
+                .retry_after_failure
+                .min(refresh.options.refresh_period(None))
+                .max(refresh.options.refresh_floor),
+        }
+    }
+
+    /// One fetch; on success installs the keys (clearing the token cache when a key went
+    /// away) and returns the answer's `max-age`. A failure or an answer without a usable key
+    /// keeps the keys in hand.
+    async fn fetch_and_install(&self, refresh: &Refresh) -> Option<Option<Duration>> {
+        refresh.fetches.fetch_add(1, Ordering::SeqCst);
         match refresh.fetcher.fetch().await {
-            Ok(keys) => {
-                let keys = keys.only(self.inner.config.algorithm);
+            Ok(fetched) => {
+                let keys = fetched.keys.only(self.inner.config.algorithm);
                 if keys.is_empty() {
                     tracing::warn!(url = %refresh.fetcher.url(), "JWKS holds no usable key; keeping the old keys");
-                    return true;
+                    return None;
                 }
-                let removed_some = !self.current_keys().is_subset_of(&keys);
-                tracing::info!(keys = keys.len(), removed_some, "JWKS refreshed");
-                self.install_keys(keys, removed_some);
+                let current = self.current_keys();
+                let removed_some = !current.is_subset_of(&keys);
+                let added_some = !keys.is_subset_of(&current);
+                if removed_some || added_some {
+                    tracing::info!(keys = keys.len(), removed_some, "JWKS refreshed");
+                    self.install_keys(keys, removed_some);
+                }
+                Some(fetched.max_age)
             }
-            Err(e) => tracing::warn!(error = %e, "JWKS refresh failed; keeping the old keys"),
+            Err(e) => {
+                tracing::warn!(error = %e, "JWKS refresh failed; keeping the old keys");
+                None
+            }
         }
-        true
+    }
+
+    /// How many JWKS fetches this verifier attempted (start-up, background and unknown-`kid`
+    /// refetches); 0 without a JWKS source.
+    pub fn jwks_fetches(&self) -> u64 {
+        self.inner
+            .refresh
+            .as_ref()
+            .map_or(0, |r| r.fetches.load(Ordering::SeqCst))
     }
 
     /// How many verified tokens the cache holds (for metrics and tests).
     pub fn cached_tokens(&self) -> usize {
         self.inner.cache.as_ref().map_or(0, TokenCache::len)
     }
+}
+
+/// Refreshes the JWKS of the verifier behind `weak` after `first`, then as each answer's
+/// `max-age` says, until the last clone of the verifier is dropped.
+fn spawn_background_refresh(weak: Weak<Inner>, first: Duration) {
+    tokio::spawn(async move {
+        let mut delay = first;
+        loop {
+            tokio::time::sleep(delay).await;
+            let Some(inner) = weak.upgrade() else {
+                return;
+            };
+            delay = Verifier { inner }.background_refresh().await;
+        }
+    });
 }
 
 fn now_secs() -> i64 {

@@ -125,6 +125,13 @@ impl Stack {
         .into_iter()
         .map(|(k, v)| (k.to_owned(), v))
         .collect();
+        if options.backend == Backend::Postgres {
+            // Required with PostgreSQL (SQLite generates one under DATA_DIR).
+            vars.push((
+                "KEY_ENCRYPTION_KEY".into(),
+                crate::TEST_KEY_ENCRYPTION_KEY.into(),
+            ));
+        }
         vars.extend(owned(options.auth_env));
         let settings = auth_service::Settings::from_lookup(settings_lookup(vars))
             .expect("auth-service settings");

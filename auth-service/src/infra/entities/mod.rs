@@ -6,6 +6,7 @@ pub mod link_token;
 pub mod mail_outbox;
 pub mod refresh_family;
 pub mod refresh_token;
+pub mod signing_key;
 pub mod tenant;
 pub mod throttle_slot;
 pub mod user;
