@@ -341,6 +341,10 @@ pub enum EmailChange {
 pub const CONFIRM_FIRST: &str = "Please confirm your address first: open the link we sent you by e-mail. \
 We can send a new link if it has expired or did not arrive.";
 
+/// The message beyond the per-account cap of address-change mails.
+pub const TOO_MANY_CHANGES: &str =
+    "You asked for several address changes in the last hour. Please try again later.";
+
 /// The message for an address already used by another account of the organization.
 pub const ADDRESS_TAKEN: &str =
     "Another account of your organization already uses this address. Nothing was changed.";
@@ -390,6 +394,16 @@ pub async fn request_email_change(
     };
     let txn = state.db.begin().await?;
     lock_user(&txn, user.id).await?;
+    // No mail bombing through address changes either: the same per-account cap as the
+    // other link mails (the account is signed in and its password checked: saying so is safe).
+    if events_last_hour(&txn, user.id, AuditEvent::EmailChangeRequested).await?
+        >= PER_ACCOUNT_PER_HOUR
+    {
+        return Ok(EmailChange::Refused(vec![(
+            EmailField::Email,
+            TOO_MANY_CHANGES.to_owned(),
+        )]));
+    }
     if users::find_by_email(&txn, tenant.id, email.normalized())
         .await?
         .is_some()

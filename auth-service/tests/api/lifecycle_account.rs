@@ -14,6 +14,7 @@ use test_support::db_tests;
 db_tests!(
     lifecycle_account_password_change_keeps_only_this_sign_in,
     lifecycle_account_email_changes_only_by_the_link_to_the_new_address,
+    lifecycle_account_address_change_mails_are_capped_per_account,
 );
 
 /// A browser signed in as `email` of `acme`.
@@ -225,4 +226,41 @@ async fn lifecycle_account_email_changes_only_by_the_link_to_the_new_address(b: 
         StatusCode::UNAUTHORIZED
     );
     assert_eq!(app.get(&path).await.status(), StatusCode::BAD_REQUEST);
+}
+
+/// Changing the address to someone else's, again and again, cannot bomb them: at most
+/// three change mails per account per hour, then a clear refusal and no mail.
+async fn lifecycle_account_address_change_mails_are_capped_per_account(b: Backend) {
+    let app = TestApp::spawn_with_mail(b, raise_rate_limits).await;
+    app.acme().await;
+    let here = signed_in(&app, "ada@acme.test").await;
+    for n in 1..=3 {
+        let res = submit(
+            &app,
+            &here,
+            "/account/email",
+            &[
+                ("new_email", "victim@elsewhere.test"),
+                ("password", PASSWORD),
+            ],
+        )
+        .await;
+        assert_eq!(res.status(), StatusCode::OK, "change {n}");
+        app.mail().wait_for_nth("victim@elsewhere.test", n).await;
+    }
+    let res = submit(
+        &app,
+        &here,
+        "/account/email",
+        &[
+            ("new_email", "victim@elsewhere.test"),
+            ("password", PASSWORD),
+        ],
+    )
+    .await;
+    assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(res.text().await.unwrap().contains("try again later"));
+    tokio::time::sleep(SETTLE).await;
+    assert_eq!(app.mail().messages_to("victim@elsewhere.test").len(), 3);
+    assert_eq!(app.count_events("email_change_requested").await, 3);
 }
