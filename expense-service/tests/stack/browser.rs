@@ -138,6 +138,8 @@ impl Browser {
     }
 
     pub(super) async fn submit(&self, css: &str) {
+        // The current document: it goes stale once the form's answer replaces it.
+        let old = self.client.find(Locator::Css("html")).await.expect("html");
         self.client
             .find(Locator::Css(css))
             .await
@@ -145,7 +147,16 @@ impl Browser {
             .click()
             .await
             .expect("click");
-        // Wait for the navigation the click started to settle.
+        // Wait for the navigation the click started (a form post always loads a new
+        // document), then for the new page's body.
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        while old.tag_name().await.is_ok() {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the click on {css} did not load a new page"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
         self.client
             .wait()
             .for_element(Locator::Css("body"))
