@@ -82,6 +82,7 @@ impl Application {
     /// # Errors
     /// Any of those steps failing, with context naming what.
     pub async fn build(settings: Settings) -> anyhow::Result<Self> {
+        service_kit::metrics::handle();
         let db = connect_database(&settings).await?;
         Migrator::up(&db, None)
             .await
@@ -181,6 +182,9 @@ impl Application {
         ));
         if let crate::mail::Transport::Outbox(dir) = &self.state.settings.mail.transport {
             tracing::info!(outbox = %dir.display(), "no SMTP_URL: mail goes to the development outbox");
+        }
+        if let Some(bind) = self.state.settings.metrics_bind {
+            service_kit::metrics::serve_separately(bind, self.state.db.clone()).await?;
         }
         let router = crate::app::build_router(self.state);
         tracing::info!(address = %self.address, "auth-service listening");

@@ -18,6 +18,7 @@ mod login;
 mod logout;
 mod mail;
 mod malformed;
+mod metrics;
 mod operations;
 mod panic;
 mod rate_limit;

@@ -11,6 +11,7 @@ mod e2e;
 mod errors;
 mod expenses;
 mod inputs;
+mod metrics;
 mod isolation;
 mod pages;
 mod panic;
