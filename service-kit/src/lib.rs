@@ -10,6 +10,7 @@
 //! ([`shared_jwt::config::Vars`]), so embedders of shared-jwt parse like the services do.
 
 pub mod db;
+pub mod healthcheck;
 pub mod layers;
 pub mod metrics;
 pub mod panic;

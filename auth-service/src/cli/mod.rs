@@ -65,6 +65,8 @@ pub enum Command {
     },
     /// Create (or repair) the demo organization `acme` with an owner and a member.
     Demo,
+    /// Exit 0 when the local /readyz (BIND) answers 200, 1 otherwise (container health checks).
+    Healthcheck,
 }
 
 /// Why a command failed.
@@ -231,6 +233,9 @@ pub async fn run(cli: Cli) -> ExitCode {
         Command::User { command } => user::run(command, &settings, out).await,
         Command::Keys { command } => keys::run(command, &settings, out),
         Command::Demo => demo(&settings, out).await,
+        Command::Healthcheck => service_kit::healthcheck::check(settings.bind)
+            .await
+            .map_err(|e| CliError::Failed(anyhow::anyhow!(e))),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
