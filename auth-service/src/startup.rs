@@ -175,6 +175,10 @@ impl Application {
     /// The server fails.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         // The mail worker lives as long as the server: it delivers what requests queued.
+        let pruner = tokio::spawn(crate::accounts::prune::run_hourly(
+            self.state.db.clone(),
+            self.state.settings.clone(),
+        ));
         let worker = tokio::spawn(crate::mail::worker::run(
             self.state.db.clone(),
             self.state.settings.mail.clone(),
@@ -192,6 +196,7 @@ impl Application {
             service_kit::shutdown::serve(self.listener, router, service_kit::shutdown::signal())
                 .await;
         worker.abort();
+        pruner.abort();
         served
     }
 }

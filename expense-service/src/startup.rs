@@ -121,7 +121,11 @@ impl Application {
                 .await
                 .with_context(|| format!("cannot listen on {bind} (METRICS_BIND)"))?;
         }
-        let app = router(self.state, self.request_timeout, self.metrics_bind.is_none());
+        let app = router(
+            self.state,
+            self.request_timeout,
+            self.metrics_bind.is_none(),
+        );
         tracing::info!(port = self.port, "expense-service listening");
         service_kit::shutdown::serve(self.listener, app, signal).await?;
         if let Err(e) = db.close().await {

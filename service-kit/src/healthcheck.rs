@@ -39,8 +39,7 @@ pub async fn check(bind: SocketAddr) -> Result<(), String> {
 /// The status code of `GET /readyz` (HTTP/1.1, one request, connection closed).
 async fn ask(address: SocketAddr) -> std::io::Result<u16> {
     let mut stream = TcpStream::connect(address).await?;
-    let request =
-        format!("GET /readyz HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n\r\n");
+    let request = format!("GET /readyz HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n\r\n");
     stream.write_all(request.as_bytes()).await?;
     let mut head = Vec::new();
     let mut buf = [0u8; 256];

@@ -156,13 +156,12 @@ mod tests {
     #[tokio::test]
     async fn requests_are_counted_by_route_template_and_status() {
         let db = crate::db::connect("sqlite::memory:", 1).await.unwrap();
-        let app = crate::Stack::new("default-src 'self'", std::time::Duration::from_secs(5))
-            .apply(
-                Router::new()
-                    .route("/items/{id}", get(|| async { "item" }))
-                    .merge(router())
-                    .with_state(db),
-            );
+        let app = crate::Stack::new("default-src 'self'", std::time::Duration::from_secs(5)).apply(
+            Router::new()
+                .route("/items/{id}", get(|| async { "item" }))
+                .merge(router())
+                .with_state(db),
+        );
         for path in ["/items/1", "/items/2", "/nowhere"] {
             let req = http::Request::get(path).body(Body::empty()).unwrap();
             app.clone().oneshot(req).await.unwrap();
@@ -172,7 +171,9 @@ mod tests {
         let text = String::from_utf8(res.into_body().collect().await.unwrap().to_bytes().to_vec())
             .unwrap();
         assert!(
-            text.contains(r#"http_requests_total{method="GET",route="/items/{id}",status="200"} 2"#),
+            text.contains(
+                r#"http_requests_total{method="GET",route="/items/{id}",status="200"} 2"#
+            ),
             "{text}"
         );
         assert!(
@@ -183,6 +184,9 @@ mod tests {
             text.contains(r#"http_request_duration_seconds_bucket{method="GET",route="/items/{id}",status="200",le="0.5"}"#),
             "{text}"
         );
-        assert!(text.contains(r#"db_pool_connections{state="in_use"}"#), "{text}");
+        assert!(
+            text.contains(r#"db_pool_connections{state="in_use"}"#),
+            "{text}"
+        );
     }
 }

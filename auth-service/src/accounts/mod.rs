@@ -18,6 +18,7 @@ pub mod access;
 pub mod admin;
 pub mod links;
 pub mod profile;
+pub mod prune;
 pub mod sessions;
 pub mod signin;
 pub mod signout;

@@ -40,7 +40,8 @@ async fn metrics_after_a_sign_in_hold_every_series(b: Backend) {
     let creds = json!({"tenant_slug": "acme", "email": "ada@acme.test", "password": PASSWORD});
     let (status, pair) = post(&app, CREATE, creds).await;
     assert_eq!(status, 200, "{pair}");
-    let wrong = json!({"tenant_slug": "acme", "email": "ada@acme.test", "password": "not it at all"});
+    let wrong =
+        json!({"tenant_slug": "acme", "email": "ada@acme.test", "password": "not it at all"});
     assert_eq!(post(&app, CREATE, wrong).await.0, 401);
     let first = pair["refresh"].clone();
     assert_eq!(post(&app, REFRESH, json!({"refresh": first})).await.0, 200);

@@ -21,6 +21,7 @@ mod malformed;
 mod metrics;
 mod operations;
 mod panic;
+mod prune;
 mod rate_limit;
 mod redirects;
 mod refresh;

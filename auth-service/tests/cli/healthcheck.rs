@@ -33,9 +33,17 @@ async fn healthcheck_exits_0_only_when_ready(b: Backend) {
 
     // Ready: a running auth-service, reached on loopback even when bound to every address.
     let out = healthcheck(&env, &format!("127.0.0.1:{port}")).await;
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let out = healthcheck(&env, &format!("0.0.0.0:{port}")).await;
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     server.abort();
 
     // Not ready: /readyz answers 503.

@@ -5,6 +5,7 @@
 mod healthcheck;
 mod keys;
 mod manage;
+mod prune;
 
 use std::io::Write as _;
 use std::process::{Command, Output, Stdio};

@@ -4,7 +4,7 @@
 use reqwest::{Method, StatusCode};
 use shared_jwt::Role;
 
-use crate::api::helpers::{Backend, TestApp, Tenant};
+use crate::api::helpers::{Backend, Tenant, TestApp};
 use test_support::db_tests;
 
 db_tests!(metrics_hold_requests_jwks_fetches_and_the_token_cache);

@@ -191,7 +191,11 @@ async fn healthcheck_exits_0_only_when_ready() {
     };
     let port = app.port;
     let out = check(format!("0.0.0.0:{port}")).await;
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     app.stop().await;
     let out = check(format!("127.0.0.1:{port}")).await;
     assert_eq!(out.status.code(), Some(1));
