@@ -16,6 +16,7 @@
 
 pub mod access;
 pub mod admin;
+pub mod audit_log;
 pub mod links;
 pub mod profile;
 pub mod prune;

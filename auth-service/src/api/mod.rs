@@ -8,6 +8,7 @@
 //! JSON, unknown paths and wrong methods included; CORS applies to these routes only.
 
 pub mod admin;
+pub mod audit;
 pub mod auth;
 pub mod body;
 pub mod cors;
@@ -54,11 +55,13 @@ pub enum Endpoint {
     JwtRevoke,
     /// `GET openapi.json`.
     OpenApi,
+    /// `GET auth/audit/`.
+    AuditList,
 }
 
 impl Endpoint {
     /// All operations.
-    pub const ALL: [Self; 11] = [
+    pub const ALL: [Self; 12] = [
         Self::UsersCreate,
         Self::UsersList,
         Self::MeGet,
@@ -70,13 +73,14 @@ impl Endpoint {
         Self::JwtVerify,
         Self::JwtRevoke,
         Self::OpenApi,
+        Self::AuditList,
     ];
 
     /// The HTTP method.
     #[must_use]
     pub fn method(self) -> Method {
         match self {
-            Self::UsersList | Self::MeGet | Self::OpenApi => Method::GET,
+            Self::UsersList | Self::MeGet | Self::OpenApi | Self::AuditList => Method::GET,
             Self::MePatch | Self::UserPatch => Method::PATCH,
             Self::UsersCreate
             | Self::SetPassword
@@ -100,6 +104,7 @@ impl Endpoint {
             Self::JwtVerify => "/auth/jwt/verify/",
             Self::JwtRevoke => "/auth/jwt/revoke/",
             Self::OpenApi => "/openapi.json",
+            Self::AuditList => "/auth/audit/",
         }
     }
 
@@ -122,6 +127,7 @@ impl Endpoint {
             Self::JwtVerify => post(jwt::verify),
             Self::JwtRevoke => post(jwt::revoke),
             Self::OpenApi => get(openapi),
+            Self::AuditList => get(audit::list),
         }
     }
 }

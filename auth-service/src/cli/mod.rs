@@ -5,6 +5,7 @@
 //! Passwords are read from standard input or a prompt, never from the command line
 //! (argv is visible to every user of the machine).
 
+pub mod audit;
 pub mod keys;
 pub mod tenant;
 pub mod user;
@@ -65,6 +66,12 @@ pub enum Command {
     },
     /// Create (or repair) the demo organization `acme` with an owner and a member.
     Demo,
+    /// Read the audit log.
+    Audit {
+        /// The audit command.
+        #[command(subcommand)]
+        command: audit::AuditCommand,
+    },
     /// Delete expired or long-revoked sessions, old throttle slots, used or expired links,
     /// sent mail older than a week and audit events older than AUDIT_RETENTION (also done
     /// hourly by `serve`).
@@ -255,6 +262,7 @@ pub async fn run(cli: Cli) -> ExitCode {
         Command::User { command } => user::run(command, &settings, out).await,
         Command::Keys { command } => keys::run(command, &settings, out),
         Command::Demo => demo(&settings, out).await,
+        Command::Audit { command } => audit::run(command, &settings, out).await,
         Command::Prune => prune(&settings, out).await,
         Command::Healthcheck => service_kit::healthcheck::check(settings.bind)
             .await

@@ -46,7 +46,7 @@ pub struct Visitor {
 
 impl Visitor {
     /// `reply` with the rotated cookies, when there are any.
-    fn reply(&self, state: &AppState, reply: Reply) -> Result<Reply, AppError> {
+    pub(crate) fn reply(&self, state: &AppState, reply: Reply) -> Result<Reply, AppError> {
         match &self.refreshed {
             Some(session) => with_session_cookies(state, reply, session),
             None => Ok(reply),

@@ -5,6 +5,7 @@
 //! `next` rule ([`redirect`]).
 
 pub mod account;
+pub mod audit;
 pub mod csrf;
 pub mod form;
 pub mod login;
@@ -33,6 +34,7 @@ pub fn router() -> Router<AppState> {
         .merge(logout::router())
         .merge(refresh::router())
         .merge(account::router())
+        .merge(audit::router())
 }
 
 /// Adds both cookies of a (new or rotated) session.

@@ -1,5 +1,6 @@
 //! The service over real HTTP (TCP on port 0): pages, the JSON API, operations.
 
+mod audit;
 mod binary;
 mod concurrency;
 mod csrf;

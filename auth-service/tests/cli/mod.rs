@@ -2,6 +2,7 @@
 //! own data directory and database: a fresh SQLite file, and (with `TEST_DATABASE_URL`)
 //! a fresh PostgreSQL database. Passwords go in on standard input, never in argv.
 
+mod audit;
 mod healthcheck;
 mod keys;
 mod manage;
