@@ -85,6 +85,7 @@ impl Application {
     /// # Errors
     /// Any of those steps failing, with context naming what.
     pub async fn build(settings: Settings) -> anyhow::Result<Self> {
+        service_kit::metrics::handle();
         let db = connect_database(&settings).await?;
         Migrator::up(&db, None)
             .await
@@ -163,6 +164,10 @@ impl Application {
     /// The server fails.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         // The mail worker lives as long as the server: it delivers what requests queued.
+        let pruner = tokio::spawn(crate::accounts::prune::run_hourly(
+            self.state.db.clone(),
+            self.state.settings.clone(),
+        ));
         let worker = tokio::spawn(crate::mail::worker::run(
             self.state.db.clone(),
             self.state.settings.mail.clone(),
@@ -173,6 +178,9 @@ impl Application {
         if let crate::mail::Transport::Outbox(dir) = &self.state.settings.mail.transport {
             tracing::info!(outbox = %dir.display(), "no SMTP_URL: mail goes to the development outbox");
         }
+        if let Some(bind) = self.state.settings.metrics_bind {
+            service_kit::metrics::serve_separately(bind, self.state.db.clone()).await?;
+        }
         let router = crate::app::build_router(self.state);
         tracing::info!(address = %self.address, "auth-service listening");
         let served =
@@ -180,6 +188,7 @@ impl Application {
                 .await;
         worker.abort();
         key_task.abort();
+        pruner.abort();
         served
     }
 }

@@ -35,8 +35,9 @@ impl FromRef<AppState> for DatabaseConnection {
 /// post only here (the sign-out link to auth-service is a plain link, not a form).
 const CSP: &str = "default-src 'self'; base-uri 'none'; object-src 'none'; form-action 'self'; frame-ancestors 'none'";
 
-/// The whole application.
-pub fn router(state: AppState, request_timeout: Duration) -> Router {
+/// The whole application; `/metrics` on it unless `METRICS_BIND` serves it elsewhere
+/// (`metrics_here` false).
+pub fn router(state: AppState, request_timeout: Duration, metrics_here: bool) -> Router {
     let auth_layer =
         AuthLayer::new(state.auth.clone()).render_rejections_with(error::auth_rejection);
     let router = Router::new()
@@ -44,6 +45,11 @@ pub fn router(state: AppState, request_timeout: Duration) -> Router {
         .merge(routes::forms::router())
         .merge(routes::api::router())
         .merge(routes::health::router())
+        .merge(if metrics_here {
+            service_kit::metrics::router()
+        } else {
+            Router::new()
+        })
         .fallback(|| async { AppError::NotFound })
         .with_state(state)
         // Innermost, inside service-kit's stack (request id, span, security headers,

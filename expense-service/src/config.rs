@@ -57,6 +57,8 @@ pub struct Settings {
     pub log_format: LogFormat,
     /// Tracing filter.
     pub rust_log: String,
+    /// `METRICS_BIND`: `/metrics` on its own listener instead of `BIND`; default unset.
+    pub metrics_bind: Option<std::net::SocketAddr>,
 }
 
 /// The user name of a PostgreSQL URL, if any.
@@ -114,6 +116,7 @@ impl Settings {
             auth,
             log_format: common.log_format,
             rust_log: common.rust_log,
+            metrics_bind: common.metrics_bind,
         })
     }
 

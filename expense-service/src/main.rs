@@ -24,6 +24,8 @@ enum Command {
     Serve,
     /// Run database migrations as MIGRATION_DATABASE_URL's role, then exit.
     Migrate,
+    /// Exit 0 when the local /readyz (BIND) answers 200, 1 otherwise (container health checks).
+    Healthcheck,
 }
 
 #[tokio::main]
@@ -41,8 +43,14 @@ async fn main() -> ExitCode {
 
 async fn run(command: Command) -> anyhow::Result<()> {
     let settings = Settings::from_env()?;
+    if matches!(command, Command::Healthcheck) {
+        return service_kit::healthcheck::check(settings.bind)
+            .await
+            .map_err(|e| anyhow::anyhow!(e));
+    }
     telemetry::init(&settings);
     match command {
+        Command::Healthcheck => Ok(()),
         Command::Migrate => migrate(&settings).await,
         Command::Serve => {
             Application::build(settings)

@@ -19,6 +19,7 @@ pub struct Application {
     listener: TcpListener,
     state: AppState,
     request_timeout: Duration,
+    metrics_bind: Option<std::net::SocketAddr>,
 }
 
 impl std::fmt::Debug for Application {
@@ -57,6 +58,8 @@ impl Application {
     /// # Errors
     /// One line saying what failed: keys, database, migrations, or the listen address.
     pub async fn build(settings: Settings) -> anyhow::Result<Self> {
+        // The recorder first: the start-up JWKS fetch is counted too.
+        service_kit::metrics::handle();
         // Keys first: without them no request could ever be served.
         let auth = AuthContext::from_settings(settings.auth.clone())
             .await
@@ -86,6 +89,7 @@ impl Application {
                 auth,
             },
             request_timeout: settings.request_timeout,
+            metrics_bind: settings.metrics_bind,
         })
     }
 
@@ -112,7 +116,16 @@ impl Application {
         signal: impl Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
         let db = self.state.db.clone();
-        let app = router(self.state, self.request_timeout);
+        if let Some(bind) = self.metrics_bind {
+            service_kit::metrics::serve_separately(bind, db.pool().clone())
+                .await
+                .with_context(|| format!("cannot listen on {bind} (METRICS_BIND)"))?;
+        }
+        let app = router(
+            self.state,
+            self.request_timeout,
+            self.metrics_bind.is_none(),
+        );
         tracing::info!(port = self.port, "expense-service listening");
         service_kit::shutdown::serve(self.listener, app, signal).await?;
         if let Err(e) = db.close().await {

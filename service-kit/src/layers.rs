@@ -75,7 +75,10 @@ impl Stack {
     /// `router` wrapped in every layer (see the module's order).
     pub fn apply<S: Clone + Send + Sync + 'static>(self, router: Router<S>) -> Router<S> {
         install_hook();
+        crate::metrics::handle();
         let layers = ServiceBuilder::new()
+            // Outermost: counts every answer, 408s and panics' 500s included.
+            .layer(middleware::from_fn(crate::metrics::track))
             .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
             .layer(
                 TraceLayer::new_for_http()

@@ -4,13 +4,15 @@
 //! security headers, `408` timeout, a panic answered `500`, body limit) with
 //! [`current_request_id`], the one rule for whole-number parameters ([`params`]), the health
 //! [`routes`], the database pool with the SQLite options ([`db::connect`]) and graceful
-//! [`shutdown`].
+//! [`shutdown`], and the Prometheus [`metrics`] (`METRICS_BIND`).
 //!
 //! The grammar of the settings (booleans, durations, URLs) is shared-jwt's
 //! ([`shared_jwt::config::Vars`]), so embedders of shared-jwt parse like the services do.
 
 pub mod db;
+pub mod healthcheck;
 pub mod layers;
+pub mod metrics;
 pub mod panic;
 pub mod params;
 pub mod routes;

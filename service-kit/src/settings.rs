@@ -1,5 +1,5 @@
 //! The settings every service reads the same way: `BIND`, `DATABASE_URL`,
-//! `DB_MAX_CONNECTIONS`, `REQUEST_TIMEOUT`, `LOG_FORMAT` and `RUST_LOG`, in shared-jwt's one
+//! `DB_MAX_CONNECTIONS`, `REQUEST_TIMEOUT`, `LOG_FORMAT`, `RUST_LOG` and `METRICS_BIND`, in shared-jwt's one
 //! grammar ([`Vars`]). Each service gives its own defaults ([`ServiceDefaults`]).
 
 use std::net::SocketAddr;
@@ -42,6 +42,8 @@ pub struct ServiceSettings {
     pub log_format: LogFormat,
     /// `RUST_LOG`: the tracing filter; default `info`.
     pub rust_log: String,
+    /// `METRICS_BIND`: serve `/metrics` on this address instead of on `BIND`; default unset.
+    pub metrics_bind: Option<SocketAddr>,
 }
 
 impl ServiceSettings {
@@ -72,8 +74,16 @@ impl ServiceSettings {
                 .map(|_| v.to_owned())
                 .map_err(|_| "expected a tracing filter such as info or warn,sqlx=error".to_owned())
         })?;
+        let metrics_bind = match vars.get("METRICS_BIND") {
+            None => None,
+            Some(_) => Some(vars.parse("METRICS_BIND", "", |v| {
+                v.parse::<SocketAddr>()
+                    .map_err(|_| "expected host:port, e.g. 0.0.0.0:9100".to_owned())
+            })?),
+        };
         Ok(Self {
             bind,
+            metrics_bind,
             database_url: SecretString::from(database_url),
             db_max_connections,
             request_timeout,
@@ -137,6 +147,9 @@ mod tests {
         assert_eq!(s.request_timeout, Duration::from_secs(30));
         assert_eq!(s.log_format, LogFormat::Pretty);
         assert_eq!(s.rust_log, "info");
+        assert_eq!(s.metrics_bind, None);
+        let s = read(&[("METRICS_BIND", "127.0.0.1:9100")]).unwrap();
+        assert_eq!(s.metrics_bind.unwrap().to_string(), "127.0.0.1:9100");
     }
 
     #[test]
@@ -158,6 +171,7 @@ mod tests {
             ("REQUEST_TIMEOUT", "0"),
             ("LOG_FORMAT", "xml"),
             ("RUST_LOG", "sqlx=loud"),
+            ("METRICS_BIND", "everywhere"),
         ] {
             let err = read(&[(name, value)]).unwrap_err();
             assert_eq!(err.variable, name);

@@ -20,10 +20,12 @@
 
 pub mod access;
 pub mod admin;
+pub mod audit_log;
 pub mod invitations;
 pub mod links;
 pub mod organization;
 pub mod profile;
+pub mod prune;
 pub mod recovery;
 pub mod sessions;
 pub mod signin;

@@ -64,6 +64,23 @@ pub async fn sign_in(
     ip: IpAddr,
     ctx: &EventContext,
 ) -> Result<SignIn, AppError> {
+    let result = sign_in_counted(state, creds, ip, ctx).await;
+    crate::infra::metrics::sign_in(match &result {
+        Ok(SignIn::Ok(_)) => "success",
+        Ok(SignIn::Failed) => "failure",
+        Ok(SignIn::Throttled(_)) => "throttled",
+        Ok(SignIn::Unverified) => "unverified",
+        Err(_) => "error",
+    });
+    result
+}
+
+async fn sign_in_counted(
+    state: &AppState,
+    creds: Credentials<'_>,
+    ip: IpAddr,
+    ctx: &EventContext,
+) -> Result<SignIn, AppError> {
     let tenant_raw = creds.tenant_slug.trim().to_lowercase();
     let email_raw = creds.email.trim();
     if tenant_raw.is_empty() || email_raw.is_empty() || creds.password.is_empty() {
@@ -238,6 +255,7 @@ async fn admit(
     match state.throttle.reserve(&state.db, keys).await? {
         Admission::Granted(r) => Ok(Ok(r)),
         Admission::Refused(t) => {
+            crate::infra::metrics::throttled("sign_in_lock");
             audit::record(
                 &state.db,
                 AuditEvent::LoginThrottled,

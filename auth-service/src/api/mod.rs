@@ -8,6 +8,7 @@
 //! JSON, unknown paths and wrong methods included; CORS applies to these routes only.
 
 pub mod admin;
+pub mod audit;
 pub mod auth;
 pub mod body;
 pub mod cors;
@@ -73,11 +74,13 @@ pub enum Endpoint {
     Activation,
     /// `POST auth/users/resend_activation/`.
     ResendActivation,
+    /// `GET auth/audit/`.
+    AuditList,
 }
 
 impl Endpoint {
     /// All operations.
-    pub const ALL: [Self; 19] = [
+    pub const ALL: [Self; 20] = [
         Self::UsersCreate,
         Self::UsersList,
         Self::MeGet,
@@ -97,13 +100,18 @@ impl Endpoint {
         Self::ResetPasswordConfirm,
         Self::Activation,
         Self::ResendActivation,
+        Self::AuditList,
     ];
 
     /// The HTTP method.
     #[must_use]
     pub fn method(self) -> Method {
         match self {
-            Self::UsersList | Self::MeGet | Self::OpenApi | Self::InvitationsList => Method::GET,
+            Self::UsersList
+            | Self::MeGet
+            | Self::OpenApi
+            | Self::InvitationsList
+            | Self::AuditList => Method::GET,
             Self::InvitationDelete => Method::DELETE,
             Self::MePatch | Self::UserPatch => Method::PATCH,
             Self::UsersCreate
@@ -141,6 +149,7 @@ impl Endpoint {
             Self::ResetPasswordConfirm => "/auth/users/reset_password_confirm/",
             Self::Activation => "/auth/users/activation/",
             Self::ResendActivation => "/auth/users/resend_activation/",
+            Self::AuditList => "/auth/audit/",
         }
     }
 
@@ -171,6 +180,7 @@ impl Endpoint {
             Self::ResetPasswordConfirm => post(recovery::reset_password_confirm),
             Self::Activation => post(recovery::activation),
             Self::ResendActivation => post(recovery::resend_activation),
+            Self::AuditList => get(audit::list),
         }
     }
 }

@@ -5,6 +5,7 @@
 //! Passwords are read from standard input or a prompt, never from the command line
 //! (argv is visible to every user of the machine).
 
+pub mod audit;
 pub mod keys;
 pub mod tenant;
 pub mod user;
@@ -65,6 +66,18 @@ pub enum Command {
     },
     /// Create (or repair) the demo organization `acme` with an owner and a member.
     Demo,
+    /// Read the audit log.
+    Audit {
+        /// The audit command.
+        #[command(subcommand)]
+        command: audit::AuditCommand,
+    },
+    /// Delete expired or long-revoked sessions, old throttle slots, used or expired links,
+    /// sent mail older than a week and audit events older than AUDIT_RETENTION (also done
+    /// hourly by `serve`).
+    Prune,
+    /// Exit 0 when the local /readyz (BIND) answers 200, 1 otherwise (container health checks).
+    Healthcheck,
 }
 
 /// Why a command failed.
@@ -199,6 +212,24 @@ async fn demo(settings: &Settings, out: Out) -> Result<(), CliError> {
     Ok(())
 }
 
+async fn prune(settings: &Settings, out: Out) -> Result<(), CliError> {
+    let db = database(settings).await?;
+    let p = crate::accounts::prune::prune(&db, settings, chrono::Utc::now()).await?;
+    out.emit(
+        &format!(
+            "Pruned: {} refresh tokens, {} sessions, {} throttle slots, {} links, {} sent mails, {} audit events.",
+            p.refresh_tokens,
+            p.refresh_families,
+            p.throttle_slots,
+            p.link_tokens,
+            p.mail,
+            p.audit_events
+        ),
+        &json!(p),
+    );
+    Ok(())
+}
+
 async fn serve(settings: Settings) -> Result<(), CliError> {
     let app = crate::Application::build(settings).await?;
     app.run_until_stopped()
@@ -234,6 +265,11 @@ pub async fn run(cli: Cli) -> ExitCode {
         Command::User { command } => user::run(command, &settings, out).await,
         Command::Keys { command } => keys::run(command, &settings, out).await,
         Command::Demo => demo(&settings, out).await,
+        Command::Audit { command } => audit::run(command, &settings, out).await,
+        Command::Prune => prune(&settings, out).await,
+        Command::Healthcheck => service_kit::healthcheck::check(settings.bind)
+            .await
+            .map_err(|e| CliError::Failed(anyhow::anyhow!(e))),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

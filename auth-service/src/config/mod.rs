@@ -93,6 +93,10 @@ pub struct Settings {
     pub log_format: LogFormat,
     /// `RUST_LOG`: the tracing filter; default `info`.
     pub rust_log: String,
+    /// `AUDIT_RETENTION`: audit events older than this are pruned; default 90 days.
+    pub audit_retention: Duration,
+    /// `METRICS_BIND`: `/metrics` on its own listener instead of `BIND`; default unset.
+    pub metrics_bind: Option<std::net::SocketAddr>,
     /// Password-guessing limits (`THROTTLE_*`).
     pub throttle: ThrottleSettings,
     /// Per-address rate limits (`RATE_LIMIT_*`).
@@ -201,6 +205,8 @@ impl Settings {
             hash_queue_timeout: Duration::from_secs(5),
             log_format: common.log_format,
             rust_log: common.rust_log,
+            metrics_bind: common.metrics_bind,
+            audit_retention: vars.lifetime("AUDIT_RETENTION", "90d")?,
             throttle: ThrottleSettings::read(&vars)?,
             rate_limits: RateLimitSettings::read(&vars)?,
             mail,

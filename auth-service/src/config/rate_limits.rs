@@ -32,6 +32,20 @@ pub enum Limit {
 }
 
 impl Limit {
+    /// The `limit` label of `auth_throttled_requests_total`.
+    #[must_use]
+    pub fn metric_label(self) -> &'static str {
+        match self {
+            Self::SignIn => "sign_in",
+            Self::SignUp => "sign_up",
+            Self::Refresh => "refresh",
+            Self::TokenCheck => "token_check",
+            Self::SetPassword => "set_password",
+            Self::PasswordReset => "password_reset",
+            Self::Invitation => "invitation",
+        }
+    }
+
     /// Every limit, in the order of [`Limit::index`].
     pub const ALL: [Self; 7] = [
         Self::SignIn,

@@ -6,4 +6,5 @@ pub mod audit;
 pub mod crypto;
 pub mod entities;
 pub mod keys;
+pub mod metrics;
 pub mod password;

@@ -141,10 +141,13 @@ impl Hasher {
         &self,
         work: impl FnOnce() -> T + Send + 'static,
     ) -> Result<T, HashError> {
-        let permit = tokio::time::timeout(self.wait, self.slots.clone().acquire_owned())
-            .await
-            .map_err(|_| HashError::Busy)?
-            .map_err(|_| HashError::Busy)?;
+        let started = std::time::Instant::now();
+        crate::infra::metrics::hash_queue(1.0);
+        let permit = tokio::time::timeout(self.wait, self.slots.clone().acquire_owned()).await;
+        crate::infra::metrics::hash_queue(-1.0);
+        let permit = permit.ok().and_then(Result::ok);
+        crate::infra::metrics::hash_wait(started.elapsed(), permit.is_some());
+        let permit = permit.ok_or(HashError::Busy)?;
         let out = tokio::task::spawn_blocking(move || {
             let out = work();
             drop(permit);

@@ -103,6 +103,7 @@ impl RateLimits {
             .check_key(&client_ip::network(client));
         self.maintain(limit, bucket);
         verdict.map_err(|not_until| {
+            crate::infra::metrics::throttled(limit.metric_label());
             AppError::RateLimited(not_until.wait_time_from(self.0.clock.now()))
         })
     }

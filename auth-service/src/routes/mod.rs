@@ -20,6 +20,11 @@ pub fn router(settings: &Settings) -> Router<AppState> {
     crate::web::router()
         .merge(crate::api::router(settings))
         .merge(meta::router())
+        .merge(if settings.metrics_bind.is_none() {
+            service_kit::metrics::router()
+        } else {
+            Router::new()
+        })
         .fallback(not_found)
         .layer(middleware::from_fn(negotiate))
 }

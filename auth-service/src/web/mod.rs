@@ -7,6 +7,7 @@
 
 pub mod account;
 pub mod account_forms;
+pub mod audit;
 pub mod csrf;
 pub mod form;
 pub mod invite;
@@ -47,6 +48,7 @@ pub fn router() -> Router<AppState> {
         .merge(recovery::router())
         .merge(verification::router())
         .merge(account_forms::router())
+        .merge(audit::router())
 }
 
 /// Adds both cookies of a (new or rotated) session.

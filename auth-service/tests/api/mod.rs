@@ -1,5 +1,6 @@
 //! The service over real HTTP (TCP on port 0): pages, the JSON API, operations.
 
+mod audit;
 mod binary;
 mod concurrency;
 mod csrf;
@@ -26,8 +27,10 @@ mod logout;
 mod mail;
 mod malformed;
 mod members;
+mod metrics;
 mod operations;
 mod panic;
+mod prune;
 mod rate_limit;
 mod redirects;
 mod refresh;

@@ -2,8 +2,11 @@
 //! own data directory and database: a fresh SQLite file, and (with `TEST_DATABASE_URL`)
 //! a fresh PostgreSQL database. Passwords go in on standard input, never in argv.
 
+mod audit;
+mod healthcheck;
 mod keys;
 mod manage;
+mod prune;
 mod tenant_set;
 
 use std::io::Write as _;

@@ -75,10 +75,32 @@ impl TestApp {
 
     /// Starts the service with extra environment variables.
     pub async fn spawn_with(backend: Backend, extra: &[(&str, &str)]) -> Self {
+        Self::spawn_keyed(backend, extra, false).await
+    }
+
+    /// Starts the service fetching its keys from a JWKS served by the test (`JWKS_URL`).
+    pub async fn spawn_fetching_jwks(backend: Backend) -> Self {
+        Self::spawn_keyed(backend, &[], true).await
+    }
+
+    async fn spawn_keyed(backend: Backend, extra: &[(&str, &str)], fetch_jwks: bool) -> Self {
         let db = test_db(backend).await;
         let key = SigningKey::generate(Algorithm::EdDSA).expect("EdDSA key");
         let mut keys = KeySet::new();
         keys.insert(key.verifying_key());
+        let jwks_url = if fetch_jwks {
+            let jwks = keys.to_jwks();
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+            let url = format!("http://{}/jwks.json", listener.local_addr().unwrap());
+            let router = axum::Router::new().route(
+                "/jwks.json",
+                axum::routing::get(move || async move { axum::Json(jwks) }),
+            );
+            tokio::spawn(async move { axum::serve(listener, router).await });
+            Some(url)
+        } else {
+            None
+        };
         let signer = Signer::new(key, AUTH_URL, AUDIENCE, Duration::from_secs(300));
         let mut vars: HashMap<String, String> = [
             ("BIND", "127.0.0.1:0"),
@@ -100,8 +122,13 @@ impl TestApp {
         for (k, v) in extra {
             vars.insert((*k).to_owned(), (*v).to_owned());
         }
+        if let Some(url) = jwks_url {
+            vars.insert("JWKS_URL".into(), url);
+        }
         let mut settings = Settings::from_lookup(settings_lookup(vars)).expect("settings");
-        settings.auth.key_source = KeySource::Static(keys);
+        if !fetch_jwks {
+            settings.auth.key_source = KeySource::Static(keys);
+        }
         let app = Application::build(settings)
             .await
             .expect("application builds");

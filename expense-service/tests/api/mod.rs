@@ -12,6 +12,7 @@ mod errors;
 mod expenses;
 mod inputs;
 mod isolation;
+mod metrics;
 mod pages;
 mod panic;
 mod postgres_rls;

@@ -167,3 +167,37 @@ async fn restarts_as_the_app_role_once_an_owner_migrated(backend: Backend) {
     tx.send(()).unwrap();
     server.await.unwrap().unwrap();
 }
+
+/// `expense-service healthcheck`, the real binary: 0 while a running expense-service's
+/// `/readyz` answers 200, 1 once nothing listens there.
+#[tokio::test]
+async fn healthcheck_exits_0_only_when_ready() {
+    let app = crate::api::helpers::TestApp::spawn(Backend::Sqlite).await;
+    let check = |bind: String| async move {
+        tokio::process::Command::new(BIN)
+            .arg("healthcheck")
+            .env_clear()
+            .envs([
+                ("AUTH_URL", "http://auth.example.test"),
+                ("PUBLIC_URL", "http://expenses.example.test"),
+                ("COOKIE_DOMAIN", "example.test"),
+                ("CSRF_SECRET", crate::api::helpers::CSRF_SECRET),
+                ("JWKS_URL", "http://127.0.0.1:9/unused"),
+            ])
+            .env("BIND", bind)
+            .output()
+            .await
+            .unwrap()
+    };
+    let port = app.port;
+    let out = check(format!("0.0.0.0:{port}")).await;
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    app.stop().await;
+    let out = check(format!("127.0.0.1:{port}")).await;
+    assert_eq!(out.status.code(), Some(1));
+    assert_one_line(&String::from_utf8_lossy(&out.stderr), "/readyz");
+}

@@ -114,6 +114,13 @@ impl JwksFetcher {
     }
 
     pub async fn fetch(&self) -> Result<Fetched, KeyError> {
+        let result = self.fetch_once().await;
+        let label = if result.is_ok() { "ok" } else { "error" };
+        metrics::counter!(super::JWKS_FETCHES, "result" => label).increment(1);
+        result
+    }
+
+    async fn fetch_once(&self) -> Result<Fetched, KeyError> {
         let fail = |reason: String| KeyError::Fetch {
             url: self.url.to_string(),
             reason,

@@ -30,6 +30,12 @@ pub use token::MAX_TOKEN_BYTES;
 /// The largest clock leeway the contract allows.
 pub const MAX_LEEWAY: Duration = Duration::from_secs(60);
 
+/// Prometheus counter (`metrics` crate) of verified-token cache lookups, by `result`
+/// (`hit`, `miss`); recorded by whatever recorder the embedding service installed.
+pub const TOKEN_CACHE: &str = "jwt_token_cache_lookups_total";
+/// Prometheus counter of JWKS fetches, by `result` (`ok`, `error`).
+pub const JWKS_FETCHES: &str = "jwt_jwks_fetches_total";
+
 /// The default size of the verified-token cache.
 pub const DEFAULT_CACHE_CAPACITY: usize = 10_000;
 
@@ -259,7 +265,11 @@ impl Verifier {
         if let Some((cache, key)) = &cache_key
             && let Some(claims) = cache.get(key, now, inner.leeway, generation)
         {
+            metrics::counter!(TOKEN_CACHE, "result" => "hit").increment(1);
             return Ok(claims);
+        }
+        if cache_key.is_some() {
+            metrics::counter!(TOKEN_CACHE, "result" => "miss").increment(1);
         }
         let parts = token::split(token)?;
         let claims = self.verify_uncached(&parts, now)?;

@@ -277,6 +277,7 @@ impl Sessions {
             .insert(&txn)
             .await?;
             txn.commit().await?;
+            crate::infra::metrics::refresh_rotated();
             return Ok(Refreshed::Ok(Box::new(Session {
                 user,
                 tenant,
@@ -319,6 +320,7 @@ impl Sessions {
         }
         revoke_family(&txn, row.family_id).await?;
         txn.commit().await?;
+        crate::infra::metrics::refresh_reused();
         Ok(Refreshed::Reused {
             family_id: row.family_id,
             user_id: row.user_id,

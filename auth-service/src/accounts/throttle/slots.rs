@@ -204,13 +204,28 @@ pub(super) async fn clear_account(db: &impl ConnectionTrait, account: &str) -> R
         .rows_affected)
 }
 
-/// Deletes slots last used before `cutoff_ms` (a free slot is re-created on demand).
+/// Deletes slots last used before `cutoff_ms` (a free slot is re-created on demand), the
+/// slots of at most 500 buckets per statement, so no run holds a long lock.
 pub(super) async fn prune(db: &impl ConnectionTrait, cutoff_ms: i64) -> Result<u64, DbErr> {
-    Ok(Entity::delete_many()
-        .filter(Column::UsedAtMs.lte(cutoff_ms))
-        .exec(db)
-        .await?
-        .rows_affected)
+    let mut total = 0;
+    loop {
+        let buckets = sea_orm::sea_query::Query::select()
+            .column(Column::Bucket)
+            .from(Entity)
+            .and_where(Column::UsedAtMs.lte(cutoff_ms))
+            .limit(500)
+            .to_owned();
+        let deleted = Entity::delete_many()
+            .filter(Column::UsedAtMs.lte(cutoff_ms))
+            .filter(Column::Bucket.in_subquery(buckets))
+            .exec(db)
+            .await?
+            .rows_affected;
+        if deleted == 0 {
+            return Ok(total);
+        }
+        total += deleted;
+    }
 }
 
 #[cfg(test)]
