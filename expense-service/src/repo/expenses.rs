@@ -3,20 +3,27 @@
 //! State changes are single conditional `UPDATE`/`DELETE` statements (`… AND status =
 //! 'pending' AND owner_id = …`), so check-then-act races can't approve twice or edit an
 //! approved expense; only when nothing matched do we read the row to say why.
+//!
+//! Every write also updates `expense_totals` (count and sum per department, month, currency
+//! and status) in the same transaction, so the list's count and totals read a handful of
+//! group rows instead of the whole tenant. A change to an existing row first locks it
+//! (`SELECT … FOR UPDATE` on PostgreSQL; SQLite's `BEGIN IMMEDIATE` already serialises
+//! writers), so the old values subtracted are exactly the ones replaced.
 
 use std::collections::BTreeMap;
 
 use chrono::Utc;
-use sea_orm::sea_query::Expr;
+use sea_orm::sea_query::{Expr, OnConflict};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, PaginatorTrait,
-    QueryFilter, QueryOrder, QuerySelect, Set,
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter,
+    QueryOrder, QuerySelect, Set,
 };
 use uuid::Uuid;
 
 use super::{Actor, RepoError, departments};
 use crate::domain::{ExpenseStatus, FieldErrors, Month, Reason, ValidExpense};
 use crate::entities::expense::{ActiveModel, Column, Entity, Model};
+use crate::entities::expense_total;
 use crate::tenant::TenantScope;
 
 /// List filters (all optional).
@@ -110,6 +117,64 @@ fn filter_condition(filter: &ExpenseFilter) -> Condition {
     cond
 }
 
+/// Adds `sign` (±1) times `e`'s count and amount to its group in `expense_totals`, under
+/// `status` (the row's status before or after the change).
+async fn bump_totals(
+    scope: &TenantScope,
+    conn: &impl ConnectionTrait,
+    e: &Model,
+    status: ExpenseStatus,
+    sign: i64,
+) -> Result<(), RepoError> {
+    use expense_total::Column as T;
+    let row = expense_total::ActiveModel {
+        tenant_id: Set(scope.tenant_id()),
+        department_id: Set(e.department_id),
+        spent_month: Set(e.spent_month.clone()),
+        currency: Set(e.currency.clone()),
+        status: Set(status.as_str().to_owned()),
+        row_count: Set(sign),
+        amount_minor: Set(sign.saturating_mul(e.amount_minor)),
+    };
+    expense_total::Entity::insert(row)
+        .on_conflict(
+            OnConflict::columns([
+                T::TenantId,
+                T::DepartmentId,
+                T::SpentMonth,
+                T::Currency,
+                T::Status,
+            ])
+            .value(
+                T::RowCount,
+                Expr::cust("expense_totals.row_count + excluded.row_count"),
+            )
+            .value(
+                T::AmountMinor,
+                Expr::cust("expense_totals.amount_minor + excluded.amount_minor"),
+            )
+            .to_owned(),
+        )
+        .exec_without_returning(conn)
+        .await?;
+    Ok(())
+}
+
+/// Reads one expense of the tenant and locks it until the transaction ends (PostgreSQL;
+/// SQLite's write transactions are already exclusive).
+async fn get_locked(
+    scope: &TenantScope,
+    conn: &impl ConnectionTrait,
+    id: Uuid,
+) -> Result<Model, RepoError> {
+    scoped(scope)
+        .filter(Column::Id.eq(id))
+        .lock_exclusive()
+        .one(conn)
+        .await?
+        .ok_or(RepoError::NotFound)
+}
+
 /// Creates a pending expense owned by `owner`.
 ///
 /// # Errors
@@ -141,7 +206,9 @@ pub async fn create(
         created_at: Set(now),
         updated_at: Set(now),
     };
-    Ok(row.insert(conn).await?)
+    let created = row.insert(conn).await?;
+    bump_totals(scope, conn, &created, ExpenseStatus::Pending, 1).await?;
+    Ok(created)
 }
 
 /// One expense of the tenant.
@@ -170,9 +237,9 @@ pub async fn list(
     filter: &ExpenseFilter,
     page: PageRequest,
 ) -> Result<ExpensePage, RepoError> {
-    let query = scoped(scope).filter(filter_condition(filter));
-    let total = query.clone().count(conn).await?;
-    let items = query
+    let total = count(scope, conn, filter).await?;
+    let items = scoped(scope)
+        .filter(filter_condition(filter))
         .order_by_desc(Column::SpentOn)
         .order_by_desc(Column::CreatedAt)
         .order_by_desc(Column::Id)
@@ -181,6 +248,48 @@ pub async fn list(
         .all(conn)
         .await?;
     Ok(ExpensePage { items, total })
+}
+
+/// How many of the tenant's expenses match `filter`, from `expense_totals` (a few rows per
+/// department and month, whatever the number of expenses).
+///
+/// # Errors
+/// Database errors.
+pub async fn count(
+    scope: &TenantScope,
+    conn: &impl ConnectionTrait,
+    filter: &ExpenseFilter,
+) -> Result<u64, RepoError> {
+    // SUM(bigint) is numeric on PostgreSQL: cast back so both databases return an i64.
+    let n: Option<i64> = totals_scoped(scope, filter)
+        .select_only()
+        .column_as(
+            Expr::cust("CAST(COALESCE(SUM(row_count), 0) AS BIGINT)"),
+            "n",
+        )
+        .into_tuple()
+        .one(conn)
+        .await?;
+    Ok(u64::try_from(n.unwrap_or(0)).unwrap_or(0))
+}
+
+/// The tenant's `expense_totals` rows for the filter's status, department and month.
+fn totals_scoped(
+    scope: &TenantScope,
+    filter: &ExpenseFilter,
+) -> sea_orm::Select<expense_total::Entity> {
+    use expense_total::Column as T;
+    let mut cond = Condition::all().add(T::TenantId.eq(scope.tenant_id()));
+    if let Some(status) = filter.status {
+        cond = cond.add(T::Status.eq(status.as_str()));
+    }
+    if let Some(dept) = filter.department_id {
+        cond = cond.add(T::DepartmentId.eq(dept));
+    }
+    if let Some(month) = filter.month {
+        cond = cond.add(T::SpentMonth.eq(month.key()));
+    }
+    expense_total::Entity::find().filter(cond)
 }
 
 /// Approved and pending sums per department, month and currency, for the filter's department
@@ -197,20 +306,18 @@ pub async fn totals(
         status: None,
         ..filter.clone()
     };
-    // SUM(bigint) is numeric on PostgreSQL: cast back so both databases return an i64.
-    let rows: Vec<(Uuid, String, String, String, i64)> = scoped(scope)
-        .filter(filter_condition(&filter))
-        .filter(Column::Status.ne(ExpenseStatus::Rejected.as_str()))
+    use expense_total::Column as T;
+    // Groups emptied by deletions and reviews keep a row with zeros: skip them, as the
+    // GROUP BY over the expenses never saw them.
+    let rows: Vec<(Uuid, String, String, String, i64)> = totals_scoped(scope, &filter)
+        .filter(T::Status.ne(ExpenseStatus::Rejected.as_str()))
+        .filter(T::RowCount.gt(0))
         .select_only()
-        .column(Column::DepartmentId)
-        .column(Column::SpentMonth)
-        .column(Column::Currency)
-        .column(Column::Status)
-        .column_as(Expr::cust("CAST(SUM(amount_minor) AS BIGINT)"), "total")
-        .group_by(Column::DepartmentId)
-        .group_by(Column::SpentMonth)
-        .group_by(Column::Currency)
-        .group_by(Column::Status)
+        .column(T::DepartmentId)
+        .column(T::SpentMonth)
+        .column(T::Currency)
+        .column(T::Status)
+        .column(T::AmountMinor)
         .into_tuple()
         .all(conn)
         .await?;
@@ -313,7 +420,8 @@ pub async fn update_pending(
     input: ValidExpense,
 ) -> Result<Model, RepoError> {
     // Order matters for the answer: a foreign id is 404 before its department is judged.
-    check_owner(&get(scope, conn, id).await?, owner)?;
+    let old = get_locked(scope, conn, id).await?;
+    check_owner(&old, owner)?;
     require_department(scope, conn, input.department_id).await?;
     let result = Entity::update_many()
         .col_expr(Column::AmountMinor, Expr::value(input.money.minor()))
@@ -335,7 +443,10 @@ pub async fn update_pending(
     if result.rows_affected == 0 {
         return Err(why_unchanged(scope, conn, id, owner, false).await);
     }
-    get(scope, conn, id).await
+    let new = get(scope, conn, id).await?;
+    bump_totals(scope, conn, &old, ExpenseStatus::Pending, -1).await?;
+    bump_totals(scope, conn, &new, ExpenseStatus::Pending, 1).await?;
+    Ok(new)
 }
 
 /// Deletes the owner's own pending expense.
@@ -348,6 +459,7 @@ pub async fn delete_pending(
     id: Uuid,
     owner: &Actor,
 ) -> Result<(), RepoError> {
+    let old = get_locked(scope, conn, id).await?;
     let result = Entity::delete_many()
         .filter(own_pending(scope, id, owner))
         .exec(conn)
@@ -355,6 +467,7 @@ pub async fn delete_pending(
     if result.rows_affected == 0 {
         return Err(why_unchanged(scope, conn, id, owner, false).await);
     }
+    bump_totals(scope, conn, &old, ExpenseStatus::Pending, -1).await?;
     Ok(())
 }
 
@@ -375,6 +488,7 @@ pub async fn review(
         Decision::Approve => ExpenseStatus::Approved,
         Decision::Reject => ExpenseStatus::Rejected,
     };
+    let old = get_locked(scope, conn, id).await?;
     let now = Utc::now();
     let result = Entity::update_many()
         .col_expr(Column::Status, Expr::value(status.as_str()))
@@ -392,5 +506,7 @@ pub async fn review(
     if result.rows_affected == 0 {
         return Err(why_unchanged(scope, conn, id, reviewer, true).await);
     }
+    bump_totals(scope, conn, &old, ExpenseStatus::Pending, -1).await?;
+    bump_totals(scope, conn, &old, status, 1).await?;
     get(scope, conn, id).await
 }

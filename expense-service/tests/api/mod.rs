@@ -19,4 +19,5 @@ mod property;
 mod repo_scope;
 mod review;
 mod startup;
+mod totals;
 mod validation;
