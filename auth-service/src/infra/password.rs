@@ -133,9 +133,10 @@ impl Buffer {
     }
 }
 
-/// A check waiting for a worker: the work, when it was queued, and its queue place.
+/// A check waiting for a worker: the work, and when it stops being worth starting.
 struct Job {
-    queued_at: Instant,
+    /// `None`: never (a wait too long to represent).
+    expires: Option<Instant>,
     run: Box<dyn FnOnce(Option<&mut Buffer>) + Send>,
 }
 
@@ -222,7 +223,7 @@ fn matches(password: &[u8], stored: &PasswordHash, memory: &mut Buffer) -> bool 
 }
 
 /// One worker: takes jobs until every sender is gone, frees its buffer when idle.
-fn worker(jobs: Arc<Mutex<Receiver<Job>>>, wait: Duration) {
+fn worker(jobs: &Mutex<Receiver<Job>>) {
     let mut memory = Buffer::new();
     loop {
         // The lock guard lives only for this statement; idle workers wait on the lock, the
@@ -232,7 +233,7 @@ fn worker(jobs: Arc<Mutex<Receiver<Job>>>, wait: Duration) {
             Err(_) => return,
         };
         match next {
-            Ok(job) if job.queued_at.elapsed() > wait => (job.run)(None),
+            Ok(job) if job.expires.is_some_and(|e| Instant::now() > e) => (job.run)(None),
             Ok(job) => (job.run)(Some(&mut memory)),
             Err(RecvTimeoutError::Timeout) => memory.release(),
             Err(RecvTimeoutError::Disconnected) => return,
@@ -256,20 +257,22 @@ impl Hasher {
             let rx = rx.clone();
             std::thread::Builder::new()
                 .name(format!("argon2-{n}"))
-                .spawn(move || worker(rx, wait))
+                .spawn(move || worker(&rx))
                 .map_err(internal)?;
         }
         let mut hasher = Self {
             jobs: tx,
             places: Arc::new(Semaphore::new(workers.saturating_add(queue))),
-            wait: wait.max(Duration::from_secs(1)),
+            wait,
             dummy_hash: Arc::from(""),
         };
         let mut random = [0u8; 32];
         crate::infra::crypto::fill_random(&mut random);
-        let dummy = hasher.run(move |m| hash_with(&random, m)).await??;
+        // No deadline for the start-up hash, whatever the configured wait.
+        let dummy = hasher
+            .run_until(Duration::from_secs(3600), move |m| hash_with(&random, m))
+            .await??;
         hasher.dummy_hash = dummy.into();
-        hasher.wait = wait;
         Ok(hasher)
     }
 
@@ -279,6 +282,14 @@ impl Hasher {
         &self,
         work: impl FnOnce(&mut Buffer) -> T + Send + 'static,
     ) -> Result<T, HashError> {
+        self.run_until(self.wait, work).await
+    }
+
+    async fn run_until<T: Send + 'static>(
+        &self,
+        wait: Duration,
+        work: impl FnOnce(&mut Buffer) -> T + Send + 'static,
+    ) -> Result<T, HashError> {
         let place: OwnedSemaphorePermit = self
             .places
             .clone()
@@ -286,7 +297,7 @@ impl Hasher {
             .map_err(|_| HashError::Busy)?;
         let (done, answer) = oneshot::channel();
         let job = Job {
-            queued_at: Instant::now(),
+            expires: Instant::now().checked_add(wait),
             run: Box::new(move |memory| {
                 // The request gave up (client gone): skip the work.
                 if done.is_closed() {
