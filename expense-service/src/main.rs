@@ -24,6 +24,13 @@ enum Command {
     Serve,
     /// Run database migrations as MIGRATION_DATABASE_URL's role, then exit.
     Migrate,
+    /// For `scripts/bench`: add COUNT synthetic expenses to the tenant of the access token
+    /// read from standard input (one line), then exit.
+    SeedBench {
+        /// How many expenses.
+        #[arg(long)]
+        count: usize,
+    },
 }
 
 #[tokio::main]
@@ -44,6 +51,13 @@ async fn run(command: Command) -> anyhow::Result<()> {
     telemetry::init(&settings);
     match command {
         Command::Migrate => migrate(&settings).await,
+        Command::SeedBench { count } => {
+            let mut token = String::new();
+            std::io::stdin().read_line(&mut token)?;
+            let tenant = expense_service::seed::bench_rows(&settings, &token, count).await?;
+            println!("{tenant}");
+            Ok(())
+        }
         Command::Serve => {
             Application::build(settings)
                 .await?
