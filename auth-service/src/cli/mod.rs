@@ -65,6 +65,13 @@ pub enum Command {
     },
     /// Create (or repair) the demo organization `acme` with an owner and a member.
     Demo,
+    /// Measure the argon2 limit of this machine: password hashes per second on all cores
+    /// with the service's parameters (printed as a number; used by scripts/bench).
+    HashRate {
+        /// How long to hash.
+        #[arg(long, default_value_t = 5)]
+        seconds: u64,
+    },
 }
 
 /// Why a command failed.
@@ -231,6 +238,19 @@ pub async fn run(cli: Cli) -> ExitCode {
         Command::User { command } => user::run(command, &settings, out).await,
         Command::Keys { command } => keys::run(command, &settings, out),
         Command::Demo => demo(&settings, out).await,
+        Command::HashRate { seconds } => {
+            let cores = std::thread::available_parallelism().map_or(1, usize::from);
+            let duration = std::time::Duration::from_secs(seconds.max(1));
+            tokio::task::spawn_blocking(move || crate::infra::password::hash_rate(cores, duration))
+                .await
+                .map(|rate| {
+                    out.emit(
+                        &format!("{rate:.1}"),
+                        &json!({"hashes_per_second": rate, "threads": cores}),
+                    )
+                })
+                .map_err(|e| CliError::Failed(e.into()))
+        }
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

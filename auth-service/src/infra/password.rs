@@ -358,6 +358,33 @@ impl Hasher {
     }
 }
 
+/// Hashes per second this machine allows with today's parameters: `threads` threads hashing
+/// for `duration`, each with its reused buffer (`auth-service hash-rate`, for scripts/bench).
+#[must_use]
+pub fn hash_rate(threads: usize, duration: Duration) -> f64 {
+    let start = Instant::now();
+    let total: u64 = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..threads.max(1))
+            .map(|_| {
+                s.spawn(|| {
+                    let mut memory = Buffer::new();
+                    let mut n = 0u64;
+                    while start.elapsed() < duration {
+                        if hash_with(b"hash-rate probe", &mut memory).is_ok() {
+                            n += 1;
+                        }
+                    }
+                    n
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap_or(0)).sum()
+    });
+    #[allow(clippy::cast_precision_loss)] // counts far below 2^52
+    let rate = total as f64 / start.elapsed().as_secs_f64();
+    rate
+}
+
 /// Hashes outside any [`Hasher`]'s bound: for the CLI, seeding and tests.
 ///
 /// # Errors
