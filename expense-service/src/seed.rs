@@ -127,10 +127,7 @@ pub async fn bench_rows(settings: &Settings, token: &str, count: usize) -> anyho
     tx.commit().await?;
     if backend == DbBackend::Postgres {
         // Fresh statistics, so the planner sees the new rows at once.
-        let _ = db
-            .pool()
-            .execute_unprepared("ANALYZE expenses")
-            .await;
+        let _ = db.pool().execute_unprepared("ANALYZE expenses").await;
     } else {
         let _ = db.pool().execute_unprepared("ANALYZE").await;
     }

@@ -10,8 +10,6 @@
 //! (`SELECT … FOR UPDATE` on PostgreSQL; SQLite's `BEGIN IMMEDIATE` already serialises
 //! writers), so the old values subtracted are exactly the ones replaced.
 
-use std::collections::BTreeMap;
-
 use chrono::Utc;
 use sea_orm::sea_query::{Expr, OnConflict};
 use sea_orm::{
@@ -227,7 +225,8 @@ pub async fn get(
         .ok_or(RepoError::NotFound)
 }
 
-/// A page of the tenant's expenses matching `filter`, newest first.
+/// A page of the tenant's expenses matching `filter`, newest first, with the number of
+/// matching rows.
 ///
 /// # Errors
 /// Database errors.
@@ -238,7 +237,22 @@ pub async fn list(
     page: PageRequest,
 ) -> Result<ExpensePage, RepoError> {
     let total = count(scope, conn, filter).await?;
-    let items = scoped(scope)
+    let items = page_items(scope, conn, filter, page).await?;
+    Ok(ExpensePage { items, total })
+}
+
+/// The rows of one page, newest first (an index in this order: a page reads its rows, not
+/// the tenant's).
+///
+/// # Errors
+/// Database errors.
+pub async fn page_items(
+    scope: &TenantScope,
+    conn: &impl ConnectionTrait,
+    filter: &ExpenseFilter,
+    page: PageRequest,
+) -> Result<Vec<Model>, RepoError> {
+    Ok(scoped(scope)
         .filter(filter_condition(filter))
         .order_by_desc(Column::SpentOn)
         .order_by_desc(Column::CreatedAt)
@@ -246,8 +260,7 @@ pub async fn list(
         .offset(page.page.saturating_sub(1).saturating_mul(page.per_page))
         .limit(page.per_page)
         .all(conn)
-        .await?;
-    Ok(ExpensePage { items, total })
+        .await?)
 }
 
 /// How many of the tenant's expenses match `filter`, from `expense_totals` (a few rows per
@@ -302,48 +315,80 @@ pub async fn totals(
     conn: &impl ConnectionTrait,
     filter: &ExpenseFilter,
 ) -> Result<Vec<TotalRow>, RepoError> {
-    let filter = ExpenseFilter {
+    Ok(summary(scope, conn, filter).await?.1)
+}
+
+/// The number of expenses matching `filter` and the [`totals`], in one statement over
+/// `expense_totals` (one row per department, month and currency, whatever the number of
+/// expenses).
+///
+/// # Errors
+/// Database errors.
+pub async fn summary(
+    scope: &TenantScope,
+    conn: &impl ConnectionTrait,
+    filter: &ExpenseFilter,
+) -> Result<(u64, Vec<TotalRow>), RepoError> {
+    use expense_total::Column as T;
+    let by_department_and_month = ExpenseFilter {
         status: None,
         ..filter.clone()
     };
-    use expense_total::Column as T;
-    // Groups emptied by deletions and reviews keep a row with zeros: skip them, as the
-    // GROUP BY over the expenses never saw them.
-    let rows: Vec<(Uuid, String, String, String, i64)> = totals_scoped(scope, &filter)
-        .filter(T::Status.ne(ExpenseStatus::Rejected.as_str()))
-        .filter(T::RowCount.gt(0))
+    // SUM(bigint) is numeric on PostgreSQL: cast back so both databases return an i64.
+    let sum_if = |column: &str, status: ExpenseStatus| {
+        Expr::cust(format!(
+            "CAST(SUM(CASE WHEN status = '{}' THEN {column} ELSE 0 END) AS BIGINT)",
+            status.as_str()
+        ))
+    };
+    type Row = (Uuid, String, String, i64, i64, i64, i64, i64);
+    let rows: Vec<Row> = totals_scoped(scope, &by_department_and_month)
         .select_only()
         .column(T::DepartmentId)
         .column(T::SpentMonth)
         .column(T::Currency)
-        .column(T::Status)
-        .column(T::AmountMinor)
+        .column_as(sum_if("amount_minor", ExpenseStatus::Approved), "approved")
+        .column_as(sum_if("amount_minor", ExpenseStatus::Pending), "pending")
+        .column_as(sum_if("row_count", ExpenseStatus::Approved), "n_approved")
+        .column_as(sum_if("row_count", ExpenseStatus::Pending), "n_pending")
+        .column_as(sum_if("row_count", ExpenseStatus::Rejected), "n_rejected")
+        .group_by(T::DepartmentId)
+        .group_by(T::SpentMonth)
+        .group_by(T::Currency)
         .into_tuple()
         .all(conn)
         .await?;
-    let mut sums: BTreeMap<(String, Uuid, String), (i64, i64)> = BTreeMap::new();
-    for (department_id, month, currency, status, total) in rows {
-        let entry = sums.entry((month, department_id, currency)).or_default();
-        if status == ExpenseStatus::Approved.as_str() {
-            entry.0 = entry.0.saturating_add(total);
-        } else {
-            entry.1 = entry.1.saturating_add(total);
-        }
-    }
-    let mut out: Vec<TotalRow> = sums
-        .into_iter()
-        .map(
-            |((month, department_id, currency), (approved_minor, pending_minor))| TotalRow {
+    let mut count: i64 = 0;
+    let mut out = Vec::with_capacity(rows.len());
+    for (department_id, month, currency, approved, pending, n_approved, n_pending, n_rejected) in
+        rows
+    {
+        count = count.saturating_add(match filter.status {
+            None => n_approved
+                .saturating_add(n_pending)
+                .saturating_add(n_rejected),
+            Some(ExpenseStatus::Approved) => n_approved,
+            Some(ExpenseStatus::Pending) => n_pending,
+            Some(ExpenseStatus::Rejected) => n_rejected,
+        });
+        // Groups with only rejected expenses, or emptied by deletions and reviews (their
+        // rows stay with zeros), are not totals: the GROUP BY over the expenses never saw them.
+        if n_approved > 0 || n_pending > 0 {
+            out.push(TotalRow {
                 department_id,
                 month,
                 currency,
-                approved_minor,
-                pending_minor,
-            },
-        )
-        .collect();
+                approved_minor: approved,
+                pending_minor: pending,
+            });
+        }
+    }
+    // As before: month, department, currency ascending, then newest month first (stable).
+    out.sort_by(|a, b| {
+        (&a.month, a.department_id, &a.currency).cmp(&(&b.month, b.department_id, &b.currency))
+    });
     out.sort_by(|a, b| b.month.cmp(&a.month));
-    Ok(out)
+    Ok((u64::try_from(count).unwrap_or(0), out))
 }
 
 /// Classifies why a conditional change matched no row.

@@ -295,6 +295,8 @@ fn incremental_totals_equal_a_fresh_group_by(backend: Backend) {
                         .sum();
                     let got = expenses::count(&scope, tx.conn(), &filter).await.unwrap();
                     assert_eq!(got, u64::try_from(expected).unwrap(), "{status:?}");
+                    let (summed, _) = expenses::summary(&scope, tx.conn(), &filter).await.unwrap();
+                    assert_eq!(summed, got, "{status:?}");
                 }
                 // Budget totals: approved and pending sums per department, month, currency.
                 let mut sums: BTreeMap<(Uuid, String, String), (i64, i64)> = BTreeMap::new();
