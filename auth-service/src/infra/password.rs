@@ -133,11 +133,14 @@ impl Buffer {
     }
 }
 
+/// What a worker runs: with its buffer, or with `None` when the job expired in the queue.
+type Work = Box<dyn FnOnce(Option<&mut Buffer>) + Send>;
+
 /// A check waiting for a worker: the work, and when it stops being worth starting.
 struct Job {
     /// `None`: never (a wait too long to represent).
     expires: Option<Instant>,
-    run: Box<dyn FnOnce(Option<&mut Buffer>) + Send>,
+    run: Work,
 }
 
 /// argon2id hasher on a fixed pool of threads with a bounded queue. Cheap to clone; the
