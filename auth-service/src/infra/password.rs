@@ -225,20 +225,37 @@ fn matches(password: &[u8], stored: &PasswordHash, memory: &mut Buffer) -> bool 
     Output::new(&out).is_ok_and(|computed| &computed == expected)
 }
 
+/// How long a worker holds the queue's lock waiting for a job before letting another worker
+/// wait (so every worker gets to notice it has been idle and free its buffer).
+const RECV_TICK: Duration = Duration::from_millis(500);
+
 /// One worker: takes jobs until every sender is gone, frees its buffer when idle.
 fn worker(jobs: &Mutex<Receiver<Job>>) {
     let mut memory = Buffer::new();
+    let mut last_job = Instant::now();
     loop {
-        // The lock guard lives only for this statement; idle workers wait on the lock, the
-        // one holding it on the channel (each frees its buffer in turn while nothing comes).
+        // The lock guard lives only for this statement: one worker waits on the channel at a
+        // time, for at most a tick, the others on the lock.
         let next = match jobs.lock() {
-            Ok(rx) => rx.recv_timeout(IDLE_RELEASE),
+            Ok(rx) => rx.recv_timeout(RECV_TICK),
             Err(_) => return,
         };
         match next {
-            Ok(job) if job.expires.is_some_and(|e| Instant::now() > e) => (job.run)(None),
-            Ok(job) => (job.run)(Some(&mut memory)),
-            Err(RecvTimeoutError::Timeout) => memory.release(),
+            Ok(job) => {
+                if job.expires.is_some_and(|e| Instant::now() > e) {
+                    (job.run)(None);
+                } else {
+                    (job.run)(Some(&mut memory));
+                }
+                last_job = Instant::now();
+            }
+            Err(RecvTimeoutError::Timeout) => {
+                if last_job.elapsed() >= IDLE_RELEASE {
+                    memory.release();
+                }
+                // Let a worker blocked on the lock have its turn.
+                std::thread::yield_now();
+            }
             Err(RecvTimeoutError::Disconnected) => return,
         }
     }
