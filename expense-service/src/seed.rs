@@ -18,11 +18,16 @@ use crate::entities::expense;
 use crate::repo::departments;
 use crate::tenant::TenantScope;
 
+/// Rows are spread over this many days whatever their number, so a small and a big tenant
+/// have the same departments, months and currencies (the same number of totals lines) and
+/// differ only in their number of expenses.
+const SPREAD_DAYS: usize = 90;
+
 /// Rows per INSERT statement (17 columns: below SQLite's and PostgreSQL's parameter limits).
 const BATCH: usize = 1000;
 
-/// Adds `count` expenses to the token's tenant, spread over three departments, 12 months,
-/// two currencies and the three statuses; returns the tenant id.
+/// Adds `count` expenses to the token's tenant, spread over three departments,
+/// two currencies and the three statuses over the last 90 days; returns the tenant id.
 ///
 /// # Errors
 /// An invalid token; database errors.
@@ -69,7 +74,7 @@ pub async fn bench_rows(settings: &Settings, token: &str, count: usize) -> anyho
         let n = BATCH.min(count - done);
         let rows = (done..done + n).map(|i| {
             let day = today
-                .checked_sub_days(Days::new(u64::try_from(i % 365).unwrap_or(0)))
+                .checked_sub_days(Days::new(u64::try_from(i % SPREAD_DAYS).unwrap_or(0)))
                 .unwrap_or(today);
             let status = statuses[i % 3];
             let created = now - chrono::Duration::milliseconds(i64::try_from(i).unwrap_or(0));
