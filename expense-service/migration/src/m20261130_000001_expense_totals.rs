@@ -50,6 +50,12 @@ const BACKFILL: &str = "INSERT INTO expense_totals \
 
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
+    /// In one transaction on SQLite too (sea-orm's default there is none): the table, the
+    /// index and the backfill land together or not at all.
+    fn use_transaction(&self) -> Option<bool> {
+        Some(true)
+    }
+
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
         manager
             .create_table(
