@@ -97,7 +97,7 @@ pub enum Verified {
 }
 
 /// Checks allowed to wait for a worker, per worker, before new ones are refused at once.
-pub const QUEUE_PER_WORKER: usize = 4;
+pub const QUEUE_PER_WORKER: usize = 16;
 /// A worker idle this long frees its argon2 buffer (the next hash allocates it again).
 pub const IDLE_RELEASE: Duration = Duration::from_secs(5);
 
