@@ -13,6 +13,7 @@ pub mod entities;
 pub mod error;
 pub mod repo;
 pub mod routes;
+pub mod seed;
 pub mod service;
 pub mod session;
 pub mod startup;

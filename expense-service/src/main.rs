@@ -26,6 +26,13 @@ enum Command {
     Migrate,
     /// Exit 0 when the local /readyz (BIND) answers 200, 1 otherwise (container health checks).
     Healthcheck,
+    /// For `scripts/bench`: add COUNT synthetic expenses to the tenant of the access token
+    /// read from standard input (one line), then exit.
+    SeedBench {
+        /// How many expenses.
+        #[arg(long)]
+        count: usize,
+    },
 }
 
 #[tokio::main]
@@ -52,6 +59,13 @@ async fn run(command: Command) -> anyhow::Result<()> {
     match command {
         Command::Healthcheck => Ok(()),
         Command::Migrate => migrate(&settings).await,
+        Command::SeedBench { count } => {
+            let mut token = String::new();
+            std::io::stdin().read_line(&mut token)?;
+            let tenant = expense_service::seed::bench_rows(&settings, &token, count).await?;
+            println!("{tenant}");
+            Ok(())
+        }
         Command::Serve => {
             Application::build(settings)
                 .await?

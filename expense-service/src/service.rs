@@ -129,13 +129,15 @@ pub async fn list(
     page: PageRequest,
 ) -> Result<Listing> {
     let tx = db.read(&ctx.scope).await?;
-    let page = expenses::list(&ctx.scope, tx.conn(), filter, page).await?;
+    // Three statements whatever the tenant's size: the page, the departments, and the count
+    // with the totals (from `expense_totals`).
+    let items = expenses::page_items(&ctx.scope, tx.conn(), filter, page).await?;
     let departments = departments::list(&ctx.scope, tx.conn()).await?;
-    let totals = expenses::totals(&ctx.scope, tx.conn(), filter).await?;
+    let (total, totals) = expenses::summary(&ctx.scope, tx.conn(), filter).await?;
     tx.commit().await?;
     Ok(Listing {
-        items: page.items,
-        total: page.total,
+        items,
+        total,
         departments,
         totals,
     })

@@ -78,6 +78,13 @@ pub enum Command {
     Prune,
     /// Exit 0 when the local /readyz (BIND) answers 200, 1 otherwise (container health checks).
     Healthcheck,
+    /// Measure the argon2 limit of this machine: password hashes per second on all cores
+    /// with the service's parameters (printed as a number; used by scripts/bench).
+    HashRate {
+        /// How long to hash.
+        #[arg(long, default_value_t = 5)]
+        seconds: u64,
+    },
 }
 
 /// Why a command failed.
@@ -270,6 +277,19 @@ pub async fn run(cli: Cli) -> ExitCode {
         Command::Healthcheck => service_kit::healthcheck::check(settings.bind)
             .await
             .map_err(|e| CliError::Failed(anyhow::anyhow!(e))),
+        Command::HashRate { seconds } => {
+            let cores = std::thread::available_parallelism().map_or(1, usize::from);
+            let duration = std::time::Duration::from_secs(seconds.max(1));
+            tokio::task::spawn_blocking(move || crate::infra::password::hash_rate(cores, duration))
+                .await
+                .map(|rate| {
+                    out.emit(
+                        &format!("{rate:.1}"),
+                        &json!({"hashes_per_second": rate, "threads": cores}),
+                    )
+                })
+                .map_err(|e| CliError::Failed(e.into()))
+        }
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -1,17 +1,23 @@
 //! Passwords: the sign-up policy (8–128 characters, not one of the 10,000 most common,
-//! not the email) and argon2id hashing (m=19456 KiB, t=2, p=1, the OWASP minimum) on the
-//! blocking pool, at most N hashes at once; a request that cannot get a slot within a
-//! bounded wait gets `503` with `Retry-After` instead of queueing without end.
+//! not the email) and argon2id hashing (m=19456 KiB, t=2, p=1, the OWASP minimum).
+//!
+//! Hashing runs on a fixed pool of N threads (`MAX_CONCURRENT_HASHES`, default the number
+//! of cores), each reusing one 19 MiB argon2 buffer (issue 13: allocating it per hash on
+//! ever-new blocking threads left every thread's malloc arena holding 19 MiB, 643 MB after a
+//! sign-in storm). A worker gives its buffer back to the system after [`IDLE_RELEASE`]
+//! without work. At most [`QUEUE_PER_WORKER`] × N checks wait for a worker: beyond that, or
+//! once a queued check has waited longer than the bounded wait, the request gets `503` with
+//! `Retry-After` at once instead of queueing without end.
 
 use std::collections::HashSet;
-use std::sync::{Arc, LazyLock};
-use std::time::Duration;
+use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender, TrySendError, sync_channel};
+use std::sync::{Arc, LazyLock, Mutex};
+use std::time::{Duration, Instant};
 
-use argon2::password_hash::phc::PasswordHash;
-use argon2::password_hash::{PasswordHasher as _, PasswordVerifier as _};
-use argon2::{Algorithm, Argon2, Params, Version};
+use argon2::password_hash::phc::{Output, ParamsString, PasswordHash, Salt};
+use argon2::{Algorithm, Argon2, Block, Params, Version};
 use secrecy::{ExposeSecret, SecretString};
-use tokio::sync::Semaphore;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, oneshot};
 
 /// Shortest accepted password, in characters.
 pub const MIN_LEN: usize = 8;
@@ -90,10 +96,60 @@ pub enum Verified {
     YesRehashed(String),
 }
 
-/// argon2id hasher with a bounded number of concurrent hashes. Cheap to clone.
+/// Checks allowed to wait for a worker, per worker, before new ones are refused at once.
+pub const QUEUE_PER_WORKER: usize = 16;
+/// A worker idle this long frees its argon2 buffer (the next hash allocates it again).
+pub const IDLE_RELEASE: Duration = Duration::from_secs(5);
+
+/// Buffers are reserved with at least this many 1 KiB blocks (33 MiB of address space, of
+/// which only the blocks argon2 uses are ever touched, so resident memory stays 19 MiB).
+/// glibc's malloc serves any request above 32 MiB with its own `mmap` whatever its dynamic
+/// threshold, so freeing the buffer unmaps it and the memory really goes back to the system
+/// (a 19 MiB request may come from a thread's arena and stay there).
+const RESERVE_BLOCKS: usize = 33 * 1024;
+
+/// One worker's argon2 memory, reused from hash to hash.
+struct Buffer(Vec<Block>);
+
+impl Buffer {
+    fn new() -> Self {
+        Self(Vec::new())
+    }
+
+    /// At least `blocks` blocks (argon2 overwrites every block before reading it, so the
+    /// previous contents need no clearing).
+    fn blocks(&mut self, blocks: usize) -> &mut [Block] {
+        if self.0.len() < blocks {
+            let mut v = Vec::new();
+            v.reserve_exact(blocks.max(RESERVE_BLOCKS));
+            v.resize(blocks, Block::default());
+            self.0 = v;
+        }
+        &mut self.0[..blocks]
+    }
+
+    fn release(&mut self) {
+        self.0 = Vec::new();
+    }
+}
+
+/// What a worker runs: with its buffer, or with `None` when the job expired in the queue.
+type Work = Box<dyn FnOnce(Option<&mut Buffer>) + Send>;
+
+/// A check waiting for a worker: the work, and when it stops being worth starting.
+struct Job {
+    /// `None`: never (a wait too long to represent).
+    expires: Option<Instant>,
+    run: Work,
+}
+
+/// argon2id hasher on a fixed pool of threads with a bounded queue. Cheap to clone; the
+/// threads end when the last clone is dropped.
 #[derive(Clone)]
 pub struct Hasher {
-    slots: Arc<Semaphore>,
+    jobs: SyncSender<Job>,
+    /// Places in the system (running + queued): a request that gets none is refused.
+    places: Arc<Semaphore>,
     wait: Duration,
     dummy_hash: Arc<str>,
 }
@@ -112,50 +168,185 @@ fn argon2() -> Argon2<'static> {
     Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
 }
 
-fn hash_blocking(password: &[u8]) -> Result<String, HashError> {
-    argon2()
-        .hash_password(password)
-        .map(|h| h.to_string())
-        .map_err(|e| HashError::Internal(e.to_string()))
+fn internal(e: impl std::fmt::Display) -> HashError {
+    HashError::Internal(e.to_string())
+}
+
+/// A new PHC string for `password` with today's parameters and a random salt, in `memory`.
+fn hash_with(password: &[u8], memory: &mut Buffer) -> Result<String, HashError> {
+    let argon2 = argon2();
+    let params = argon2.params().clone();
+    let mut salt = [0u8; 16];
+    crate::infra::crypto::fill_random(&mut salt);
+    let mut out = [0u8; Params::DEFAULT_OUTPUT_LEN];
+    argon2
+        .hash_password_into_with_memory(
+            password,
+            &salt,
+            &mut out,
+            memory.blocks(params.block_count()),
+        )
+        .map_err(internal)?;
+    let hash = PasswordHash {
+        algorithm: Algorithm::Argon2id.ident(),
+        version: Some(Version::V0x13.into()),
+        params: ParamsString::try_from(&params).map_err(internal)?,
+        salt: Some(Salt::new(&salt).map_err(internal)?),
+        hash: Some(Output::new(&out).map_err(internal)?),
+    };
+    Ok(hash.to_string())
+}
+
+/// Whether `password` matches `stored` (any argon2 variant and parameters), in `memory`.
+fn matches(password: &[u8], stored: &PasswordHash, memory: &mut Buffer) -> bool {
+    let (Some(salt), Some(expected)) = (&stored.salt, &stored.hash) else {
+        return false;
+    };
+    let Ok(algorithm) = Algorithm::try_from(stored.algorithm.as_str()) else {
+        return false;
+    };
+    let version = match stored.version.map(Version::try_from).transpose() {
+        Ok(v) => v.unwrap_or_default(),
+        Err(_) => return false,
+    };
+    let Ok(params) = Params::try_from(stored) else {
+        return false;
+    };
+    let blocks = params.block_count();
+    let argon2 = Argon2::new(algorithm, version, params);
+    let mut out = vec![0u8; expected.len()];
+    if argon2
+        .hash_password_into_with_memory(password, salt.as_ref(), &mut out, memory.blocks(blocks))
+        .is_err()
+    {
+        return false;
+    }
+    // `Output`'s equality is constant-time.
+    Output::new(&out).is_ok_and(|computed| &computed == expected)
+}
+
+/// How long a worker holds the queue's lock waiting for a job before letting another worker
+/// wait (so every worker gets to notice it has been idle and free its buffer).
+const RECV_TICK: Duration = Duration::from_millis(500);
+
+/// One worker: takes jobs until every sender is gone, frees its buffer when idle.
+fn worker(jobs: &Mutex<Receiver<Job>>) {
+    let mut memory = Buffer::new();
+    let mut last_job = Instant::now();
+    loop {
+        // The lock guard lives only for this statement: one worker waits on the channel at a
+        // time, for at most a tick, the others on the lock.
+        let next = match jobs.lock() {
+            Ok(rx) => rx.recv_timeout(RECV_TICK),
+            Err(_) => return,
+        };
+        match next {
+            Ok(job) => {
+                if job.expires.is_some_and(|e| Instant::now() > e) {
+                    (job.run)(None);
+                } else {
+                    (job.run)(Some(&mut memory));
+                }
+                last_job = Instant::now();
+            }
+            Err(RecvTimeoutError::Timeout) => {
+                if last_job.elapsed() >= IDLE_RELEASE {
+                    memory.release();
+                }
+                // Let a worker blocked on the lock have its turn.
+                std::thread::yield_now();
+            }
+            Err(RecvTimeoutError::Disconnected) => return,
+        }
+    }
 }
 
 impl Hasher {
-    /// A hasher allowing `max_concurrent` hashes at once, each request waiting at most `wait`.
+    /// A hasher with `max_concurrent` hashing threads; a check waits at most `wait` for one,
+    /// and at most [`QUEUE_PER_WORKER`] × `max_concurrent` checks wait at once.
     ///
     /// # Errors
-    /// [`HashError::Internal`] if the dummy hash (for unknown accounts) cannot be made.
+    /// [`HashError::Internal`] if a thread cannot be started or the dummy hash (for unknown
+    /// accounts) cannot be made.
     pub async fn new(max_concurrent: usize, wait: Duration) -> Result<Self, HashError> {
+        let workers = max_concurrent.max(1);
+        let queue = workers.saturating_mul(QUEUE_PER_WORKER);
+        let (tx, rx) = sync_channel::<Job>(queue);
+        let rx = Arc::new(Mutex::new(rx));
+        for n in 0..workers {
+            let rx = rx.clone();
+            std::thread::Builder::new()
+                .name(format!("argon2-{n}"))
+                .spawn(move || worker(&rx))
+                .map_err(internal)?;
+        }
+        let mut hasher = Self {
+            jobs: tx,
+            places: Arc::new(Semaphore::new(workers.saturating_add(queue))),
+            wait,
+            dummy_hash: Arc::from(""),
+        };
         let mut random = [0u8; 32];
         crate::infra::crypto::fill_random(&mut random);
-        let dummy = tokio::task::spawn_blocking(move || hash_blocking(&random))
-            .await
-            .map_err(|e| HashError::Internal(e.to_string()))??;
-        Ok(Self {
-            slots: Arc::new(Semaphore::new(max_concurrent.max(1))),
-            wait,
-            dummy_hash: dummy.into(),
-        })
+        // No deadline for the start-up hash, whatever the configured wait.
+        let dummy = hasher
+            .run_until(Duration::from_secs(3600), move |m| hash_with(&random, m))
+            .await??;
+        hasher.dummy_hash = dummy.into();
+        Ok(hasher)
     }
 
+    /// Runs `work` on a hashing thread, or answers [`HashError::Busy`] at once when every
+    /// place is taken, or once it has waited longer than the bounded wait.
     async fn run<T: Send + 'static>(
         &self,
-        work: impl FnOnce() -> T + Send + 'static,
+        work: impl FnOnce(&mut Buffer) -> T + Send + 'static,
     ) -> Result<T, HashError> {
-        let started = std::time::Instant::now();
+        self.run_until(self.wait, work).await
+    }
+
+    async fn run_until<T: Send + 'static>(
+        &self,
+        wait: Duration,
+        work: impl FnOnce(&mut Buffer) -> T + Send + 'static,
+    ) -> Result<T, HashError> {
+        let place: OwnedSemaphorePermit = self
+            .places
+            .clone()
+            .try_acquire_owned()
+            .map_err(|_| HashError::Busy)?;
+        let (done, answer) = oneshot::channel();
+        let queued = Instant::now();
         crate::infra::metrics::hash_queue(1.0);
-        let permit = tokio::time::timeout(self.wait, self.slots.clone().acquire_owned()).await;
-        crate::infra::metrics::hash_queue(-1.0);
-        let permit = permit.ok().and_then(Result::ok);
-        crate::infra::metrics::hash_wait(started.elapsed(), permit.is_some());
-        let permit = permit.ok_or(HashError::Busy)?;
-        let out = tokio::task::spawn_blocking(move || {
-            let out = work();
-            drop(permit);
-            out
-        })
-        .await
-        .map_err(|e| HashError::Internal(e.to_string()))?;
-        Ok(out)
+        let job = Job {
+            expires: queued.checked_add(wait),
+            run: Box::new(move |memory| {
+                crate::infra::metrics::hash_queue(-1.0);
+                crate::infra::metrics::hash_wait(queued.elapsed(), memory.is_some());
+                // The request gave up (client gone): skip the work.
+                if done.is_closed() {
+                    return;
+                }
+                let out = memory.map(work).ok_or(HashError::Busy);
+                drop(place);
+                let _ = done.send(out);
+            }),
+        };
+        match self.jobs.try_send(job) {
+            Ok(()) => {}
+            Err(TrySendError::Full(_)) => {
+                crate::infra::metrics::hash_queue(-1.0);
+                crate::infra::metrics::hash_wait(queued.elapsed(), false);
+                return Err(HashError::Busy);
+            }
+            Err(TrySendError::Disconnected(_)) => {
+                crate::infra::metrics::hash_queue(-1.0);
+                return Err(HashError::Internal("the hashing threads are gone".into()));
+            }
+        }
+        answer
+            .await
+            .map_err(|_| HashError::Internal("a hashing thread stopped".into()))?
     }
 
     /// Hashes a new password to a PHC string.
@@ -164,7 +355,7 @@ impl Hasher {
     /// [`HashError::Busy`] when no slot frees up in time; [`HashError::Internal`] otherwise.
     pub async fn hash(&self, password: &SecretString) -> Result<String, HashError> {
         let password = password.expose_secret().as_bytes().to_vec();
-        self.run(move || hash_blocking(&password)).await?
+        self.run(move |m| hash_with(&password, m)).await?
     }
 
     /// Verifies `password` against `stored` (a PHC string); `None` checks against a dummy
@@ -180,20 +371,47 @@ impl Hasher {
         let password = password.expose_secret().as_bytes().to_vec();
         let known = stored.is_some();
         let stored = stored.map_or_else(|| self.dummy_hash.to_string(), str::to_owned);
-        self.run(move || {
+        self.run(move |m| {
             let Ok(parsed) = PasswordHash::new(&stored) else {
                 return Ok(Verified::No);
             };
-            if argon2().verify_password(&password, &parsed).is_err() || !known {
+            if !matches(&password, &parsed, m) || !known {
                 return Ok(Verified::No);
             }
             if needs_rehash(&parsed) {
-                return hash_blocking(&password).map(Verified::YesRehashed);
+                return hash_with(&password, m).map(Verified::YesRehashed);
             }
             Ok(Verified::Yes)
         })
         .await?
     }
+}
+
+/// Hashes per second this machine allows with today's parameters: `threads` threads hashing
+/// for `duration`, each with its reused buffer (`auth-service hash-rate`, for scripts/bench).
+#[must_use]
+pub fn hash_rate(threads: usize, duration: Duration) -> f64 {
+    let start = Instant::now();
+    let total: u64 = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..threads.max(1))
+            .map(|_| {
+                s.spawn(|| {
+                    let mut memory = Buffer::new();
+                    let mut n = 0u64;
+                    while start.elapsed() < duration {
+                        if hash_with(b"hash-rate probe", &mut memory).is_ok() {
+                            n += 1;
+                        }
+                    }
+                    n
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap_or(0)).sum()
+    });
+    #[allow(clippy::cast_precision_loss)] // counts far below 2^52
+    let rate = total as f64 / start.elapsed().as_secs_f64();
+    rate
 }
 
 /// Hashes outside any [`Hasher`]'s bound: for the CLI, seeding and tests.
@@ -202,9 +420,9 @@ impl Hasher {
 /// [`HashError::Internal`] if argon2 or the blocking pool fails.
 pub async fn hash_unbounded(password: &SecretString) -> Result<String, HashError> {
     let password = password.expose_secret().as_bytes().to_vec();
-    tokio::task::spawn_blocking(move || hash_blocking(&password))
+    tokio::task::spawn_blocking(move || hash_with(&password, &mut Buffer::new()))
         .await
-        .map_err(|e| HashError::Internal(e.to_string()))?
+        .map_err(internal)?
 }
 
 /// Whether a stored hash was made with other parameters than today's.
@@ -223,6 +441,7 @@ fn needs_rehash(hash: &PasswordHash) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use argon2::password_hash::PasswordHasher as _;
 
     #[test]
     fn policy_refuses_short_long_common_and_email() {
@@ -287,13 +506,57 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn a_full_queue_answers_busy() {
-        let h = Hasher::new(1, Duration::from_millis(1)).await.unwrap();
-        let _held = h.slots.clone().acquire_owned().await.unwrap();
+    async fn a_full_queue_answers_busy_at_once() {
+        let h = Hasher::new(1, Duration::from_secs(60)).await.unwrap();
+        let places = u32::try_from(h.places.available_permits()).unwrap();
+        assert_eq!(places, 1 + QUEUE_PER_WORKER as u32);
+        let _held = h.places.clone().try_acquire_many_owned(places).unwrap();
         let err = h
             .hash(&SecretString::from("correct horse battery"))
             .await
             .unwrap_err();
         assert!(matches!(err, HashError::Busy));
+    }
+
+    #[tokio::test]
+    async fn a_check_that_waited_too_long_answers_busy() {
+        let h = Hasher::new(1, Duration::from_millis(1)).await.unwrap();
+        let pw = SecretString::from("correct horse battery");
+        // One worker, five checks at once: those still queued after 1 ms are refused.
+        let mut set = tokio::task::JoinSet::new();
+        for _ in 0..5 {
+            let (h, pw) = (h.clone(), pw.clone());
+            set.spawn(async move { h.hash(&pw).await });
+        }
+        let results = set.join_all().await;
+        assert!(results.iter().any(|r| matches!(r, Err(HashError::Busy))));
+        assert!(
+            results
+                .iter()
+                .all(|r| matches!(r, Ok(_) | Err(HashError::Busy)))
+        );
+    }
+
+    #[tokio::test]
+    async fn pool_hashes_are_standard_phc_strings_and_buffers_are_reused() {
+        let h = Hasher::new(2, Duration::from_secs(5)).await.unwrap();
+        let pw = SecretString::from("correct horse battery");
+        let mut hashes = Vec::new();
+        for _ in 0..4 {
+            hashes.push(h.hash(&pw).await.unwrap());
+        }
+        for stored in &hashes {
+            // The argon2 crate's own verifier accepts what the reused buffers produced.
+            let parsed = PasswordHash::new(stored).unwrap();
+            argon2::password_hash::PasswordVerifier::verify_password(
+                &argon2(),
+                b"correct horse battery",
+                &parsed,
+            )
+            .unwrap();
+            assert_eq!(h.verify(&pw, Some(stored)).await.unwrap(), Verified::Yes);
+        }
+        // Salts differ.
+        assert_ne!(hashes[0], hashes[1]);
     }
 }

@@ -8,6 +8,7 @@ pub use sea_orm_migration::prelude::*;
 mod m20261123_000001_create_departments;
 mod m20261123_000002_create_expenses;
 mod m20261123_000003_row_level_security;
+mod m20261130_000001_expense_totals;
 
 /// The ordered list of migrations.
 #[derive(Debug)]
@@ -20,10 +21,11 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000001_create_departments::Migration),
             Box::new(m20261123_000002_create_expenses::Migration),
             Box::new(m20261123_000003_row_level_security::Migration),
+            Box::new(m20261130_000001_expense_totals::Migration),
         ]
     }
 }
 
 /// The tenant-owned tables: each has a `tenant_id` column and, on PostgreSQL, a row-level
 /// security policy. Exposed so the service can grant its runtime role access to exactly these.
-pub const TENANT_TABLES: &[&str] = &["departments", "expenses"];
+pub const TENANT_TABLES: &[&str] = &["departments", "expenses", "expense_totals"];

@@ -2,3 +2,4 @@
 
 pub mod department;
 pub mod expense;
+pub mod expense_total;

@@ -3,20 +3,25 @@
 //! State changes are single conditional `UPDATE`/`DELETE` statements (`… AND status =
 //! 'pending' AND owner_id = …`), so check-then-act races can't approve twice or edit an
 //! approved expense; only when nothing matched do we read the row to say why.
-
-use std::collections::BTreeMap;
+//!
+//! Every write also updates `expense_totals` (count and sum per department, month, currency
+//! and status) in the same transaction, so the list's count and totals read a handful of
+//! group rows instead of the whole tenant. A change to an existing row first locks it
+//! (`SELECT … FOR UPDATE` on PostgreSQL; SQLite's `BEGIN IMMEDIATE` already serialises
+//! writers), so the old values subtracted are exactly the ones replaced.
 
 use chrono::Utc;
-use sea_orm::sea_query::Expr;
+use sea_orm::sea_query::{Expr, OnConflict};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, PaginatorTrait,
-    QueryFilter, QueryOrder, QuerySelect, Set,
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter,
+    QueryOrder, QuerySelect, Set,
 };
 use uuid::Uuid;
 
 use super::{Actor, RepoError, departments};
 use crate::domain::{ExpenseStatus, FieldErrors, Month, Reason, ValidExpense};
 use crate::entities::expense::{ActiveModel, Column, Entity, Model};
+use crate::entities::expense_total;
 use crate::tenant::TenantScope;
 
 /// List filters (all optional).
@@ -110,6 +115,64 @@ fn filter_condition(filter: &ExpenseFilter) -> Condition {
     cond
 }
 
+/// Adds `sign` (±1) times `e`'s count and amount to its group in `expense_totals`, under
+/// `status` (the row's status before or after the change).
+async fn bump_totals(
+    scope: &TenantScope,
+    conn: &impl ConnectionTrait,
+    e: &Model,
+    status: ExpenseStatus,
+    sign: i64,
+) -> Result<(), RepoError> {
+    use expense_total::Column as T;
+    let row = expense_total::ActiveModel {
+        tenant_id: Set(scope.tenant_id()),
+        department_id: Set(e.department_id),
+        spent_month: Set(e.spent_month.clone()),
+        currency: Set(e.currency.clone()),
+        status: Set(status.as_str().to_owned()),
+        row_count: Set(sign),
+        amount_minor: Set(sign.saturating_mul(e.amount_minor)),
+    };
+    expense_total::Entity::insert(row)
+        .on_conflict(
+            OnConflict::columns([
+                T::TenantId,
+                T::DepartmentId,
+                T::SpentMonth,
+                T::Currency,
+                T::Status,
+            ])
+            .value(
+                T::RowCount,
+                Expr::cust("expense_totals.row_count + excluded.row_count"),
+            )
+            .value(
+                T::AmountMinor,
+                Expr::cust("expense_totals.amount_minor + excluded.amount_minor"),
+            )
+            .to_owned(),
+        )
+        .exec_without_returning(conn)
+        .await?;
+    Ok(())
+}
+
+/// Reads one expense of the tenant and locks it until the transaction ends (PostgreSQL;
+/// SQLite's write transactions are already exclusive).
+async fn get_locked(
+    scope: &TenantScope,
+    conn: &impl ConnectionTrait,
+    id: Uuid,
+) -> Result<Model, RepoError> {
+    scoped(scope)
+        .filter(Column::Id.eq(id))
+        .lock_exclusive()
+        .one(conn)
+        .await?
+        .ok_or(RepoError::NotFound)
+}
+
 /// Creates a pending expense owned by `owner`.
 ///
 /// # Errors
@@ -141,7 +204,9 @@ pub async fn create(
         created_at: Set(now),
         updated_at: Set(now),
     };
-    Ok(row.insert(conn).await?)
+    let created = row.insert(conn).await?;
+    bump_totals(scope, conn, &created, ExpenseStatus::Pending, 1).await?;
+    Ok(created)
 }
 
 /// One expense of the tenant.
@@ -160,7 +225,8 @@ pub async fn get(
         .ok_or(RepoError::NotFound)
 }
 
-/// A page of the tenant's expenses matching `filter`, newest first.
+/// A page of the tenant's expenses matching `filter`, newest first, with the number of
+/// matching rows.
 ///
 /// # Errors
 /// Database errors.
@@ -170,17 +236,73 @@ pub async fn list(
     filter: &ExpenseFilter,
     page: PageRequest,
 ) -> Result<ExpensePage, RepoError> {
-    let query = scoped(scope).filter(filter_condition(filter));
-    let total = query.clone().count(conn).await?;
-    let items = query
+    let total = count(scope, conn, filter).await?;
+    let items = page_items(scope, conn, filter, page).await?;
+    Ok(ExpensePage { items, total })
+}
+
+/// The rows of one page, newest first (an index in this order: a page reads its rows, not
+/// the tenant's).
+///
+/// # Errors
+/// Database errors.
+pub async fn page_items(
+    scope: &TenantScope,
+    conn: &impl ConnectionTrait,
+    filter: &ExpenseFilter,
+    page: PageRequest,
+) -> Result<Vec<Model>, RepoError> {
+    Ok(scoped(scope)
+        .filter(filter_condition(filter))
         .order_by_desc(Column::SpentOn)
         .order_by_desc(Column::CreatedAt)
         .order_by_desc(Column::Id)
         .offset(page.page.saturating_sub(1).saturating_mul(page.per_page))
         .limit(page.per_page)
         .all(conn)
+        .await?)
+}
+
+/// How many of the tenant's expenses match `filter`, from `expense_totals` (a few rows per
+/// department and month, whatever the number of expenses).
+///
+/// # Errors
+/// Database errors.
+pub async fn count(
+    scope: &TenantScope,
+    conn: &impl ConnectionTrait,
+    filter: &ExpenseFilter,
+) -> Result<u64, RepoError> {
+    // SUM(bigint) is numeric on PostgreSQL: cast back so both databases return an i64.
+    let n: Option<i64> = totals_scoped(scope, filter)
+        .select_only()
+        .column_as(
+            Expr::cust("CAST(COALESCE(SUM(row_count), 0) AS BIGINT)"),
+            "n",
+        )
+        .into_tuple()
+        .one(conn)
         .await?;
-    Ok(ExpensePage { items, total })
+    Ok(u64::try_from(n.unwrap_or(0)).unwrap_or(0))
+}
+
+/// The tenant's `expense_totals` rows for the filter's status, department and month.
+fn totals_scoped(
+    scope: &TenantScope,
+    filter: &ExpenseFilter,
+) -> sea_orm::Select<expense_total::Entity> {
+    use expense_total::Column as T;
+    let mut cond = Condition::all().add(T::TenantId.eq(scope.tenant_id()));
+    if let Some(status) = filter.status {
+        cond = cond.add(T::Status.eq(status.as_str()));
+    }
+    if let Some(dept) = filter.department_id {
+        cond = cond.add(T::DepartmentId.eq(dept));
+    }
+    if let Some(month) = filter.month {
+        cond = cond.add(T::SpentMonth.eq(month.key()));
+    }
+    expense_total::Entity::find().filter(cond)
 }
 
 /// Approved and pending sums per department, month and currency, for the filter's department
@@ -193,50 +315,80 @@ pub async fn totals(
     conn: &impl ConnectionTrait,
     filter: &ExpenseFilter,
 ) -> Result<Vec<TotalRow>, RepoError> {
-    let filter = ExpenseFilter {
+    Ok(summary(scope, conn, filter).await?.1)
+}
+
+/// The number of expenses matching `filter` and the [`totals`], in one statement over
+/// `expense_totals` (one row per department, month and currency, whatever the number of
+/// expenses).
+///
+/// # Errors
+/// Database errors.
+pub async fn summary(
+    scope: &TenantScope,
+    conn: &impl ConnectionTrait,
+    filter: &ExpenseFilter,
+) -> Result<(u64, Vec<TotalRow>), RepoError> {
+    use expense_total::Column as T;
+    let by_department_and_month = ExpenseFilter {
         status: None,
         ..filter.clone()
     };
     // SUM(bigint) is numeric on PostgreSQL: cast back so both databases return an i64.
-    let rows: Vec<(Uuid, String, String, String, i64)> = scoped(scope)
-        .filter(filter_condition(&filter))
-        .filter(Column::Status.ne(ExpenseStatus::Rejected.as_str()))
+    let sum_if = |column: &str, status: ExpenseStatus| {
+        Expr::cust(format!(
+            "CAST(SUM(CASE WHEN status = '{}' THEN {column} ELSE 0 END) AS BIGINT)",
+            status.as_str()
+        ))
+    };
+    type Row = (Uuid, String, String, i64, i64, i64, i64, i64);
+    let rows: Vec<Row> = totals_scoped(scope, &by_department_and_month)
         .select_only()
-        .column(Column::DepartmentId)
-        .column(Column::SpentMonth)
-        .column(Column::Currency)
-        .column(Column::Status)
-        .column_as(Expr::cust("CAST(SUM(amount_minor) AS BIGINT)"), "total")
-        .group_by(Column::DepartmentId)
-        .group_by(Column::SpentMonth)
-        .group_by(Column::Currency)
-        .group_by(Column::Status)
+        .column(T::DepartmentId)
+        .column(T::SpentMonth)
+        .column(T::Currency)
+        .column_as(sum_if("amount_minor", ExpenseStatus::Approved), "approved")
+        .column_as(sum_if("amount_minor", ExpenseStatus::Pending), "pending")
+        .column_as(sum_if("row_count", ExpenseStatus::Approved), "n_approved")
+        .column_as(sum_if("row_count", ExpenseStatus::Pending), "n_pending")
+        .column_as(sum_if("row_count", ExpenseStatus::Rejected), "n_rejected")
+        .group_by(T::DepartmentId)
+        .group_by(T::SpentMonth)
+        .group_by(T::Currency)
         .into_tuple()
         .all(conn)
         .await?;
-    let mut sums: BTreeMap<(String, Uuid, String), (i64, i64)> = BTreeMap::new();
-    for (department_id, month, currency, status, total) in rows {
-        let entry = sums.entry((month, department_id, currency)).or_default();
-        if status == ExpenseStatus::Approved.as_str() {
-            entry.0 = entry.0.saturating_add(total);
-        } else {
-            entry.1 = entry.1.saturating_add(total);
-        }
-    }
-    let mut out: Vec<TotalRow> = sums
-        .into_iter()
-        .map(
-            |((month, department_id, currency), (approved_minor, pending_minor))| TotalRow {
+    let mut count: i64 = 0;
+    let mut out = Vec::with_capacity(rows.len());
+    for (department_id, month, currency, approved, pending, n_approved, n_pending, n_rejected) in
+        rows
+    {
+        count = count.saturating_add(match filter.status {
+            None => n_approved
+                .saturating_add(n_pending)
+                .saturating_add(n_rejected),
+            Some(ExpenseStatus::Approved) => n_approved,
+            Some(ExpenseStatus::Pending) => n_pending,
+            Some(ExpenseStatus::Rejected) => n_rejected,
+        });
+        // Groups with only rejected expenses, or emptied by deletions and reviews (their
+        // rows stay with zeros), are not totals: the GROUP BY over the expenses never saw them.
+        if n_approved > 0 || n_pending > 0 {
+            out.push(TotalRow {
                 department_id,
                 month,
                 currency,
-                approved_minor,
-                pending_minor,
-            },
-        )
-        .collect();
+                approved_minor: approved,
+                pending_minor: pending,
+            });
+        }
+    }
+    // As before: month, department, currency ascending, then newest month first (stable).
+    out.sort_by(|a, b| {
+        (&a.month, a.department_id, &a.currency).cmp(&(&b.month, b.department_id, &b.currency))
+    });
     out.sort_by(|a, b| b.month.cmp(&a.month));
-    Ok(out)
+    Ok((u64::try_from(count).unwrap_or(0), out))
 }
 
 /// Classifies why a conditional change matched no row.
@@ -313,7 +465,8 @@ pub async fn update_pending(
     input: ValidExpense,
 ) -> Result<Model, RepoError> {
     // Order matters for the answer: a foreign id is 404 before its department is judged.
-    check_owner(&get(scope, conn, id).await?, owner)?;
+    let old = get_locked(scope, conn, id).await?;
+    check_owner(&old, owner)?;
     require_department(scope, conn, input.department_id).await?;
     let result = Entity::update_many()
         .col_expr(Column::AmountMinor, Expr::value(input.money.minor()))
@@ -335,7 +488,10 @@ pub async fn update_pending(
     if result.rows_affected == 0 {
         return Err(why_unchanged(scope, conn, id, owner, false).await);
     }
-    get(scope, conn, id).await
+    let new = get(scope, conn, id).await?;
+    bump_totals(scope, conn, &old, ExpenseStatus::Pending, -1).await?;
+    bump_totals(scope, conn, &new, ExpenseStatus::Pending, 1).await?;
+    Ok(new)
 }
 
 /// Deletes the owner's own pending expense.
@@ -348,6 +504,7 @@ pub async fn delete_pending(
     id: Uuid,
     owner: &Actor,
 ) -> Result<(), RepoError> {
+    let old = get_locked(scope, conn, id).await?;
     let result = Entity::delete_many()
         .filter(own_pending(scope, id, owner))
         .exec(conn)
@@ -355,6 +512,7 @@ pub async fn delete_pending(
     if result.rows_affected == 0 {
         return Err(why_unchanged(scope, conn, id, owner, false).await);
     }
+    bump_totals(scope, conn, &old, ExpenseStatus::Pending, -1).await?;
     Ok(())
 }
 
@@ -375,6 +533,7 @@ pub async fn review(
         Decision::Approve => ExpenseStatus::Approved,
         Decision::Reject => ExpenseStatus::Rejected,
     };
+    let old = get_locked(scope, conn, id).await?;
     let now = Utc::now();
     let result = Entity::update_many()
         .col_expr(Column::Status, Expr::value(status.as_str()))
@@ -392,5 +551,7 @@ pub async fn review(
     if result.rows_affected == 0 {
         return Err(why_unchanged(scope, conn, id, reviewer, true).await);
     }
+    bump_totals(scope, conn, &old, ExpenseStatus::Pending, -1).await?;
+    bump_totals(scope, conn, &old, status, 1).await?;
     get(scope, conn, id).await
 }

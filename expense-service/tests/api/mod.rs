@@ -20,4 +20,5 @@ mod property;
 mod repo_scope;
 mod review;
 mod startup;
+mod totals;
 mod validation;
