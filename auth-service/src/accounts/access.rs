@@ -89,7 +89,8 @@ fn token_kid(token: &str) -> Option<String> {
 pub fn issue(state: &AppState, session: &Session) -> Result<String, AppError> {
     state
         .signer
-        .issue(&AccessTokenInput {
+        .issue_with_amr(
+            &AccessTokenInput {
             user_id: session.user.id,
             tenant_id: session.tenant.id,
             tenant_slug: session.tenant.slug.clone(),
@@ -98,6 +99,8 @@ pub fn issue(state: &AppState, session: &Session) -> Result<String, AppError> {
             name: display_name(&session.user),
             email_verified: session.user.email_verified,
             session_id: Some(session.family_id),
-        })
+            },
+            &session.amr.split_whitespace().collect::<Vec<_>>(),
+        )
         .map_err(|e| AppError::Internal(e.context("signing failed")))
 }

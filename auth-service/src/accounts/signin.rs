@@ -227,7 +227,7 @@ pub async fn refresh(
 ///
 /// # Errors
 /// A database failure.
-async fn admit(
+pub(crate) async fn admit(
     state: &AppState,
     keys: &AttemptKeys,
     tenant_id: Option<Uuid>,
@@ -293,7 +293,7 @@ async fn verify(
 ///
 /// # Errors
 /// A database failure.
-async fn settle(
+pub(crate) async fn settle(
     state: &AppState,
     reservation: Reservation,
     (tenant_id, user_id): (Option<Uuid>, Option<Uuid>),

@@ -187,6 +187,7 @@ impl TestApp {
             email: input.email.clone(),
             name: input.name.clone(),
             email_verified: true,
+            amr: Vec::new(),
             sid: input.session_id,
         }
     }
