@@ -42,6 +42,11 @@ pub const WRONG_CODE: &str = "The code is not correct (or was already used).";
 /// An expired, used or unknown pending step.
 pub const STEP_EXPIRED: &str = "This sign-in step has expired or was already used: sign in again.";
 
+/// The pending step of `jwt/create/` (its `mfa_token`).
+pub const API: &str = "api";
+/// The pending step of `POST /login` (its cookie).
+pub const WEB: &str = "web";
+
 const CODE_ALPHABET: &[u8] = b"abcdefghjkmnpqrstuvwxyz23456789";
 
 /// What the set-up page shows: the key as text, the `otpauth://` URL and its QR code.

@@ -40,6 +40,9 @@ pub enum SignIn {
     /// its address is not verified yet: no session (the front end says so and offers
     /// to resend the link). Only ever given after a correct password.
     Unverified,
+    /// The right password of an account with a second factor: no session yet; the front
+    /// end starts a pending step ([`crate::accounts::mfa`]).
+    SecondFactor(Box<(user::Model, tenant::Model)>),
 }
 
 /// What a sign-in form or `jwt/create/` sent.
@@ -120,6 +123,17 @@ pub async fn sign_in(
         )
         .await?;
         return Ok(SignIn::Unverified);
+    }
+    if crate::accounts::mfa::has_second_factor(&state.db, user.id).await? {
+        // The password was right; the code is the next guess to count.
+        if let Verified::YesRehashed(hash) = &verified {
+            let mut model = user.clone().into_active_model();
+            model.password_hash = Set(hash.clone());
+            model.update(&state.db).await?;
+        }
+        let ids = (Some(tenant.id), Some(user.id));
+        settle(state, reservation, ids, ctx, Ok(())).await?;
+        return Ok(SignIn::SecondFactor(Box::new((user, tenant))));
     }
     let mut model = user.into_active_model();
     if let Verified::YesRehashed(hash) = verified {

@@ -73,11 +73,14 @@ pub enum Endpoint {
     Activation,
     /// `POST auth/users/resend_activation/`.
     ResendActivation,
+    // Second factor (r15-mfa).
+    /// `POST auth/jwt/create/mfa/`.
+    JwtCreateMfa,
 }
 
 impl Endpoint {
     /// All operations.
-    pub const ALL: [Self; 19] = [
+    pub const ALL: [Self; 20] = [
         Self::UsersCreate,
         Self::UsersList,
         Self::MeGet,
@@ -97,6 +100,7 @@ impl Endpoint {
         Self::ResetPasswordConfirm,
         Self::Activation,
         Self::ResendActivation,
+        Self::JwtCreateMfa,
     ];
 
     /// The HTTP method.
@@ -118,6 +122,7 @@ impl Endpoint {
             | Self::ResetPasswordConfirm
             | Self::Activation
             | Self::ResendActivation => Method::POST,
+            Self::JwtCreateMfa => Method::POST,
         }
     }
 
@@ -141,6 +146,7 @@ impl Endpoint {
             Self::ResetPasswordConfirm => "/auth/users/reset_password_confirm/",
             Self::Activation => "/auth/users/activation/",
             Self::ResendActivation => "/auth/users/resend_activation/",
+            Self::JwtCreateMfa => "/auth/jwt/create/mfa/",
         }
     }
 
@@ -171,6 +177,7 @@ impl Endpoint {
             Self::ResetPasswordConfirm => post(recovery::reset_password_confirm),
             Self::Activation => post(recovery::activation),
             Self::ResendActivation => post(recovery::resend_activation),
+            Self::JwtCreateMfa => post(jwt::create_mfa),
         }
     }
 }

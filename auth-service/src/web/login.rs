@@ -179,6 +179,7 @@ async fn submit(
             FAILED,
         )
         .into_response()),
+        SignIn::SecondFactor(pending) => super::mfa::start_step(&state, &pending.0, &next).await,
         SignIn::Unverified => {
             Ok(unverified_page(&state, &meta.headers, &form, &next).into_response())
         }

@@ -13,6 +13,7 @@ pub mod invite;
 pub mod login;
 pub mod logout;
 pub mod members;
+pub mod mfa;
 pub mod organization;
 pub mod recovery;
 pub mod redirect;
@@ -47,6 +48,8 @@ pub fn router() -> Router<AppState> {
         .merge(recovery::router())
         .merge(verification::router())
         .merge(account_forms::router())
+        // Second factor (r15-mfa).
+        .merge(mfa::router())
 }
 
 /// Adds both cookies of a (new or rotated) session.
