@@ -26,6 +26,7 @@ mod logout;
 mod mail;
 mod malformed;
 mod members;
+mod mfa;
 mod operations;
 mod panic;
 mod rate_limit;
