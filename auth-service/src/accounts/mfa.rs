@@ -46,6 +46,8 @@ pub const STEP_EXPIRED: &str = "This sign-in step has expired or was already use
 pub const API: &str = "api";
 /// The pending step of `POST /login` (its cookie).
 pub const WEB: &str = "web";
+/// The pending set-up the tenant policy requires after `POST /login` (its cookie).
+pub const SETUP: &str = "setup";
 
 const CODE_ALPHABET: &[u8] = b"abcdefghjkmnpqrstuvwxyz23456789";
 
@@ -340,7 +342,18 @@ pub async fn regenerate_codes(
     Ok(Some(codes))
 }
 
-/// Removes the second factor after re-checking the password (counted like a sign-in).
+/// What removing a factor is told when the tenant policy requires one.
+pub const POLICY_REQUIRES: &str =
+    "Your organization requires a second factor: it cannot be removed.";
+
+/// Whether the tenant policy requires a second factor of `user`.
+#[must_use]
+pub fn policy_requires(tenant: &tenant::Model, user: &user::Model) -> bool {
+    tenant.mfa_required.covers(user.role)
+}
+
+/// Removes the second factor after re-checking the password (counted like a sign-in);
+/// `None` (nothing checked or changed) when the tenant policy requires one.
 ///
 /// # Errors
 /// A database failure, or hashing busy/failed.
@@ -351,10 +364,13 @@ pub async fn disable(
     password: &str,
     ip: IpAddr,
     ctx: &EventContext,
-) -> Result<PasswordCheck, AppError> {
+) -> Result<Option<PasswordCheck>, AppError> {
+    if policy_requires(tenant, user) {
+        return Ok(None);
+    }
     let check = signin::check_password(state, user, tenant, password, ip, ctx).await?;
     if check != PasswordCheck::Ok {
-        return Ok(check);
+        return Ok(Some(check));
     }
     let txn = state.db.begin().await?;
     user_totp::Entity::delete_by_id(user.id).exec(&txn).await?;
@@ -372,7 +388,7 @@ pub async fn disable(
     )
     .await?;
     txn.commit().await?;
-    Ok(PasswordCheck::Ok)
+    Ok(Some(PasswordCheck::Ok))
 }
 
 /// Checks a second-step code (authenticator or recovery) under the password-guessing

@@ -43,6 +43,9 @@ pub enum SignIn {
     /// The right password of an account with a second factor: no session yet; the front
     /// end starts a pending step ([`crate::accounts::mfa`]).
     SecondFactor(Box<(user::Model, tenant::Model)>),
+    /// The right password of an account the tenant policy (`mfa_required`) covers that
+    /// has no second factor yet: no session until one is set up.
+    SetupRequired(Box<(user::Model, tenant::Model)>),
 }
 
 /// What a sign-in form or `jwt/create/` sent.
@@ -134,6 +137,11 @@ pub async fn sign_in(
         let ids = (Some(tenant.id), Some(user.id));
         settle(state, reservation, ids, ctx, Ok(())).await?;
         return Ok(SignIn::SecondFactor(Box::new((user, tenant))));
+    }
+    if crate::accounts::mfa::policy_requires(&tenant, &user) {
+        let ids = (Some(tenant.id), Some(user.id));
+        settle(state, reservation, ids, ctx, Ok(())).await?;
+        return Ok(SignIn::SetupRequired(Box::new((user, tenant))));
     }
     let mut model = user.into_active_model();
     if let Verified::YesRehashed(hash) = verified {

@@ -84,6 +84,10 @@ pub async fn create(
         SignIn::Failed => Err(AppError::Unauthenticated(Unauthenticated::NoActiveAccount)),
         SignIn::Throttled(t) => Err(AppError::Throttled(t)),
         SignIn::Unverified => Err(AppError::EmailNotVerified),
+        SignIn::SetupRequired(_) => Ok(unauthorized(json!({
+            "detail": "Your organization requires a second factor: sign in on the web to set one up first.",
+            "code": "mfa_setup_required",
+        }))),
         SignIn::SecondFactor(pending) => {
             let token = mfa::issue_challenge(&state.db, &pending.0, mfa::API).await?;
             Ok(unauthorized(json!({

@@ -32,6 +32,7 @@ pub const PENDING_COOKIE: &str = "mfa_pending";
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/login/verify", get(verify_form).post(verify_submit))
+        .route("/login/setup", get(setup_form).post(setup_submit))
         .route("/account/mfa", get(settings))
         .route("/account/mfa/setup", post(setup))
         .route("/account/mfa/confirm", post(confirm))
@@ -64,6 +65,137 @@ pub async fn start_step(
             .cookie(&pending_cookie(state, token, mfa::CHALLENGE_TTL_SECS))
             .into_response(),
     )
+}
+
+/// `303 /login/setup?next=…` holding a pending set-up for `user`, whom the tenant policy
+/// requires to have a second factor (after `POST /login`).
+///
+/// # Errors
+/// A database failure.
+pub async fn start_setup(
+    state: &AppState,
+    user: &crate::infra::entities::user::Model,
+    next: &SafeRedirect,
+) -> Result<Response, AppError> {
+    let token = mfa::issue_challenge(&state.db, user, mfa::SETUP).await?;
+    Ok(
+        Reply::see_other(&format!("/login/setup{}", next_query(next.as_str())))
+            .cookie(&pending_cookie(state, token, mfa::CHALLENGE_TTL_SECS))
+            .into_response(),
+    )
+}
+
+/// The set-up the tenant policy requires, between the password and the session.
+#[derive(Template, Debug, Default)]
+#[template(path = "auth/mfa_setup_login.html")]
+pub struct SetupLoginPage {
+    /// Form-level messages.
+    pub errors: Vec<String>,
+    /// CSRF form token.
+    pub csrf_token: String,
+    /// Validated `next`.
+    pub next: String,
+    /// The key as text (empty once done or expired).
+    pub secret: String,
+    /// The QR code (`<svg>` generated here).
+    pub qr: String,
+    /// Recovery codes, once set up (the session cookies are set with this page).
+    pub codes: Vec<String>,
+    /// The pending step expired.
+    pub expired: bool,
+}
+
+async fn setup_page(
+    state: &AppState,
+    meta: &Meta,
+    status: StatusCode,
+    mut page: SetupLoginPage,
+) -> Reply {
+    let pre = state.csrf.pre_session(&meta.headers);
+    page.csrf_token = pre.form_token;
+    let expired = page.expired;
+    let reply = Reply::page(status, &page).maybe_cookie(pre.new_cookie.as_ref());
+    if expired {
+        reply.cookie(&pending_cookie(state, String::new(), 0))
+    } else {
+        reply
+    }
+}
+
+async fn setup_form(
+    State(state): State<AppState>,
+    meta: Meta,
+    query: PageQuery,
+) -> Result<Response, AppError> {
+    let next = state.redirects.parse_or_root(query.next.as_deref());
+    let mut page = SetupLoginPage {
+        next: next.to_string(),
+        ..SetupLoginPage::default()
+    };
+    let found = match read_pending(&meta.headers) {
+        Some(token) => mfa::find_challenge(&state.db, &token, mfa::SETUP).await?,
+        None => None,
+    };
+    let Some((_, user, tenant)) = found else {
+        page.expired = true;
+        page.errors.push(mfa::STEP_EXPIRED.to_owned());
+        return Ok(setup_page(&state, &meta, StatusCode::UNAUTHORIZED, page).await.into_response());
+    };
+    let setup = match mfa::pending_setup(&state, &user, &tenant).await? {
+        Some(s) => Some(s),
+        None => mfa::begin_setup(&state, &user, &tenant).await?,
+    };
+    if let Some(s) = setup {
+        page.secret = s.secret_base32;
+        page.qr = s.qr_svg;
+    }
+    Ok(setup_page(&state, &meta, StatusCode::OK, page).await.into_response())
+}
+
+async fn setup_submit(
+    _: RateLimited<SignInAttempts>,
+    State(state): State<AppState>,
+    meta: Meta,
+    CsrfForm(form): CsrfForm<VerifyForm>,
+) -> Result<Response, AppError> {
+    let next = state.redirects.parse_or_root(form.next.as_deref());
+    let mut page = SetupLoginPage {
+        next: next.to_string(),
+        ..SetupLoginPage::default()
+    };
+    let found = match read_pending(&meta.headers) {
+        Some(token) => mfa::find_challenge(&state.db, &token, mfa::SETUP).await?,
+        None => None,
+    };
+    let Some((challenge, user, tenant)) = found else {
+        page.expired = true;
+        page.errors.push(mfa::STEP_EXPIRED.to_owned());
+        return Ok(setup_page(&state, &meta, StatusCode::UNAUTHORIZED, page).await.into_response());
+    };
+    let ctx = meta.event_context();
+    match mfa::confirm_setup(&state, &user, &form.code, &ctx).await? {
+        Ok(codes) => {
+            let Some(session) = mfa::complete(&state, &challenge, user, tenant, &ctx).await? else {
+                page.expired = true;
+                page.errors.push(mfa::STEP_EXPIRED.to_owned());
+                return Ok(setup_page(&state, &meta, StatusCode::UNAUTHORIZED, page).await.into_response());
+            };
+            replace_previous(&state, &meta).await?;
+            page.codes = codes;
+            let reply = setup_page(&state, &meta, StatusCode::OK, page)
+                .await
+                .cookie(&pending_cookie(&state, String::new(), 0));
+            Ok(super::with_session_cookies(&state, reply, &session)?.into_response())
+        }
+        Err(message) => {
+            page.errors.push(message.to_owned());
+            if let Some(s) = mfa::pending_setup(&state, &user, &tenant).await? {
+                page.secret = s.secret_base32;
+                page.qr = s.qr_svg;
+            }
+            Ok(setup_page(&state, &meta, StatusCode::BAD_REQUEST, page).await.into_response())
+        }
+    }
 }
 
 fn read_pending(headers: &HeaderMap) -> Option<String> {
@@ -350,16 +482,20 @@ async fn disable(
     let ctx = meta.event_context();
     let mut page = MfaPage::default();
     match mfa::disable(&state, &me.user, &me.tenant, &password, meta.ip, &ctx).await? {
-        PasswordCheck::Ok => {
+        None => {
+            page.errors.push(mfa::POLICY_REQUIRES.to_owned());
+            render(&state, &meta, &me, StatusCode::FORBIDDEN, page).await
+        }
+        Some(PasswordCheck::Ok) => {
             page.notice = Some("The second factor was removed.".to_owned());
             render(&state, &meta, &me, StatusCode::OK, page).await
         }
-        PasswordCheck::Wrong => {
+        Some(PasswordCheck::Wrong) => {
             page.errors
                 .push("The password is not correct.".to_owned());
             render(&state, &meta, &me, StatusCode::BAD_REQUEST, page).await
         }
-        PasswordCheck::Throttled(t) => {
+        Some(PasswordCheck::Throttled(t)) => {
             page.errors.push(t.message());
             render(&state, &meta, &me, StatusCode::TOO_MANY_REQUESTS, page).await
         }
