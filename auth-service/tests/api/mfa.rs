@@ -46,7 +46,7 @@ fn recovery_codes(body: &str) -> Vec<String> {
 }
 
 /// Signs in `app.client` as ada and sets up an authenticator app: (key, recovery codes).
-async fn enable(app: &TestApp) -> (String, Vec<String>) {
+async fn enable(app: &TestApp) -> (String, Vec<String>, String) {
     if app.get("/account/mfa").await.status() != 200 {
         assert_eq!(app.login("acme", "ada@acme.test", PASSWORD, "/").await.status(), 303);
     }
@@ -58,17 +58,15 @@ async fn enable(app: &TestApp) -> (String, Vec<String>) {
     let page = res.text().await.unwrap();
     assert!(page.contains("<svg"), "an inline SVG QR code");
     let secret = between(&page, "<code id=\"totp-secret\">", "</code>").to_owned();
+    let first = code_at(&secret, now());
     let res = app
-        .post_form(
-            "/account/mfa/confirm",
-            &[("csrf_token", &token), ("code", &code_at(&secret, now()))],
-        )
+        .post_form("/account/mfa/confirm", &[("csrf_token", &token), ("code", &first)])
         .await;
     assert_eq!(res.status(), 200);
     let page = res.text().await.unwrap();
     let codes = recovery_codes(&page);
     assert_eq!(codes.len(), 10);
-    (secret, codes)
+    (secret, codes, first)
 }
 
 /// A new browser that typed the right password: it is at `/login/verify`.
@@ -132,13 +130,13 @@ async fn mfa_is_enabled_only_after_a_correct_code_and_then_guards_the_sign_in(b:
     let row = mfa::totp_row(&app.state.db, user.id).await.unwrap().unwrap();
     assert!(row.secret.len() > 20 + 16);
 
-    let (secret, _) = enable(&app).await;
+    let (secret, _, first) = enable(&app).await;
     assert!(mfa::has_second_factor(&app.state.db, user.id).await.unwrap());
 
     let next = "http://localhost:8001/expenses";
     let (client, csrf) = password_step(&app, next).await;
     // The code that confirmed the set-up was spent: no replay inside its window.
-    let res = submit_code(&app, &client, &csrf, &code_at(&secret, now()), next).await;
+    let res = submit_code(&app, &client, &csrf, &first, next).await;
     assert_eq!(res.status(), 401);
     assert!(res.text().await.unwrap().contains(mfa::WRONG_CODE));
     // The next step's code (within ±1 step) completes the sign-in and `next` survives.
@@ -175,7 +173,7 @@ async fn mfa_is_enabled_only_after_a_correct_code_and_then_guards_the_sign_in(b:
 async fn mfa_recovery_codes_work_once_and_a_new_set_replaces_the_old(b: Backend) {
     let app = TestApp::spawn_with(b, raise_rate_limits).await;
     let (_, user) = app.acme().await;
-    let (_, codes) = enable(&app).await;
+    let (_, codes, _) = enable(&app).await;
     let (client, csrf) = password_step(&app, "/").await;
     let res = submit_code(&app, &client, &csrf, &codes[0].to_uppercase(), "/").await;
     assert_eq!(res.status(), 303, "a recovery code, typed in capitals");
@@ -206,7 +204,7 @@ async fn mfa_wrong_codes_count_like_wrong_passwords_and_the_step_is_bound_to_the
 ) {
     let app = TestApp::spawn(b).await;
     app.acme().await;
-    let (secret, _) = enable(&app).await;
+    let (secret, _, _) = enable(&app).await;
     let (client, csrf) = password_step(&app, "/").await;
     // Another browser (no pending cookie) cannot use the step.
     let other = browser();
@@ -232,7 +230,7 @@ async fn mfa_wrong_codes_count_like_wrong_passwords_and_the_step_is_bound_to_the
 async fn mfa_json_sign_in_needs_the_mfa_token_and_a_code(b: Backend) {
     let app = TestApp::spawn(b).await;
     app.acme().await;
-    let (secret, codes) = enable(&app).await;
+    let (secret, codes, _) = enable(&app).await;
     let create = json!({"tenant_slug": "acme", "email": "ada@acme.test", "password": PASSWORD});
     let (status, body) = post(&app, "/api/v1/auth/jwt/create/", create.clone()).await;
     assert_eq!(status, 401);
@@ -294,4 +292,66 @@ async fn mfa_removing_the_factor_needs_the_password(b: Backend) {
     let create = json!({"tenant_slug": "acme", "email": "ada@acme.test", "password": PASSWORD});
     let (status, body) = post(&app, "/api/v1/auth/jwt/create/", create).await;
     assert_eq!(status, 200, "{body}");
+}
+
+db_tests!(mfa_tenant_policy_requires_a_factor_before_any_token);
+
+async fn mfa_tenant_policy_requires_a_factor_before_any_token(b: Backend) {
+    use auth_service::accounts::admin::Actor;
+    use auth_service::accounts::organization::{self, TenantChange};
+    use auth_service::entities::tenant::MfaPolicy;
+    let app = TestApp::spawn(b).await;
+    let (tenant, user) = app.acme().await;
+    let change = TenantChange {
+        mfa_required: Some(MfaPolicy::Everyone),
+        ..TenantChange::default()
+    };
+    let ctx = auth_service::infra::audit::EventContext::default();
+    organization::update_settings(&app.state.db, Actor::Operator, tenant.id, change, &ctx)
+        .await
+        .unwrap();
+    // JSON: no token until a factor exists.
+    let create = json!({"tenant_slug": "acme", "email": "ada@acme.test", "password": PASSWORD});
+    let (status, body) = post(&app, "/api/v1/auth/jwt/create/", create.clone()).await;
+    assert_eq!(status, 401);
+    assert_eq!(body["code"], "mfa_setup_required");
+    assert!(body.get("access").is_none());
+    // The browser is taken to the set-up right after the password, without cookies.
+    let next = "http://localhost:8001/expenses";
+    let res = app.login("acme", "ada@acme.test", PASSWORD, next).await;
+    assert_eq!(res.status(), 303);
+    assert!(location(&res).starts_with("/login/setup"), "{}", location(&res));
+    assert!(find_cookie(&res, "access_token").is_none());
+    let page = app.get(&location(&res)).await.text().await.unwrap();
+    let secret = between(&page, "<code id=\"totp-secret\">", "</code>").to_owned();
+    let csrf = csrf_from(&page);
+    let res = app
+        .post_form("/login/setup", &[("csrf_token", &csrf), ("code", "000000"), ("next", next)])
+        .await;
+    assert_eq!(res.status(), 400);
+    assert!(find_cookie(&res, "access_token").is_none());
+    let res = app
+        .post_form(
+            "/login/setup",
+            &[("csrf_token", &csrf), ("code", &code_at(&secret, now())), ("next", next)],
+        )
+        .await;
+    assert_eq!(res.status(), 200);
+    let access = find_cookie(&res, "access_token").expect("signed in once set up");
+    let claims = app.state.verifier.verify(access.value()).unwrap();
+    assert_eq!(claims.amr, vec!["pwd", "otp", "mfa"]);
+    let page = res.text().await.unwrap();
+    assert_eq!(recovery_codes(&page).len(), 10);
+    assert!(page.contains(next));
+    assert!(mfa::has_second_factor(&app.state.db, user.id).await.unwrap());
+    // Now the JSON sign-in asks for a code, and the factor cannot be removed.
+    let (_, body) = post(&app, "/api/v1/auth/jwt/create/", create).await;
+    assert_eq!(body["code"], "mfa_required");
+    let page = app.get("/account/mfa").await.text().await.unwrap();
+    let csrf = csrf_from(&page);
+    let res = app
+        .post_form("/account/mfa/disable", &[("csrf_token", &csrf), ("password", PASSWORD)])
+        .await;
+    assert_eq!(res.status(), 403);
+    assert!(mfa::has_second_factor(&app.state.db, user.id).await.unwrap());
 }
