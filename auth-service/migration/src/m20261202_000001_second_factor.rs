@@ -104,16 +104,29 @@ impl MigrationTrait for Migration {
             .create_table(
                 Table::create()
                     .table(UserTotp::Table)
-                    .col(ColumnDef::new(UserTotp::UserId).uuid().not_null().primary_key())
+                    .col(
+                        ColumnDef::new(UserTotp::UserId)
+                            .uuid()
+                            .not_null()
+                            .primary_key(),
+                    )
                     .col(ColumnDef::new(UserTotp::Secret).blob().not_null())
-                    .col(ColumnDef::new(UserTotp::EnabledAt).timestamp_with_time_zone().null())
+                    .col(
+                        ColumnDef::new(UserTotp::EnabledAt)
+                            .timestamp_with_time_zone()
+                            .null(),
+                    )
                     .col(ColumnDef::new(UserTotp::LastStep).big_integer().null())
                     .col(
                         ColumnDef::new(UserTotp::CreatedAt)
                             .timestamp_with_time_zone()
                             .not_null(),
                     )
-                    .foreign_key(&mut user_fk("fk_user_totp_user", UserTotp::Table, UserTotp::UserId))
+                    .foreign_key(&mut user_fk(
+                        "fk_user_totp_user",
+                        UserTotp::Table,
+                        UserTotp::UserId,
+                    ))
                     .to_owned(),
             )
             .await?;
@@ -121,15 +134,28 @@ impl MigrationTrait for Migration {
             .create_table(
                 Table::create()
                     .table(RecoveryCodes::Table)
-                    .col(ColumnDef::new(RecoveryCodes::Id).uuid().not_null().primary_key())
+                    .col(
+                        ColumnDef::new(RecoveryCodes::Id)
+                            .uuid()
+                            .not_null()
+                            .primary_key(),
+                    )
                     .col(ColumnDef::new(RecoveryCodes::UserId).uuid().not_null())
-                    .col(ColumnDef::new(RecoveryCodes::CodeHash).string_len(64).not_null())
+                    .col(
+                        ColumnDef::new(RecoveryCodes::CodeHash)
+                            .string_len(64)
+                            .not_null(),
+                    )
                     .col(
                         ColumnDef::new(RecoveryCodes::CreatedAt)
                             .timestamp_with_time_zone()
                             .not_null(),
                     )
-                    .col(ColumnDef::new(RecoveryCodes::UsedAt).timestamp_with_time_zone().null())
+                    .col(
+                        ColumnDef::new(RecoveryCodes::UsedAt)
+                            .timestamp_with_time_zone()
+                            .null(),
+                    )
                     .foreign_key(&mut user_fk(
                         "fk_recovery_codes_user",
                         RecoveryCodes::Table,
@@ -151,11 +177,24 @@ impl MigrationTrait for Migration {
             .create_table(
                 Table::create()
                     .table(MfaChallenges::Table)
-                    .col(ColumnDef::new(MfaChallenges::Id).uuid().not_null().primary_key())
-                    .col(ColumnDef::new(MfaChallenges::TokenHash).string_len(64).not_null())
+                    .col(
+                        ColumnDef::new(MfaChallenges::Id)
+                            .uuid()
+                            .not_null()
+                            .primary_key(),
+                    )
+                    .col(
+                        ColumnDef::new(MfaChallenges::TokenHash)
+                            .string_len(64)
+                            .not_null(),
+                    )
                     .col(ColumnDef::new(MfaChallenges::UserId).uuid().not_null())
                     .col(ColumnDef::new(MfaChallenges::TenantId).uuid().not_null())
-                    .col(ColumnDef::new(MfaChallenges::Purpose).string_len(16).not_null())
+                    .col(
+                        ColumnDef::new(MfaChallenges::Purpose)
+                            .string_len(16)
+                            .not_null(),
+                    )
                     .col(
                         ColumnDef::new(MfaChallenges::CreatedAt)
                             .timestamp_with_time_zone()
@@ -166,7 +205,11 @@ impl MigrationTrait for Migration {
                             .timestamp_with_time_zone()
                             .not_null(),
                     )
-                    .col(ColumnDef::new(MfaChallenges::UsedAt).timestamp_with_time_zone().null())
+                    .col(
+                        ColumnDef::new(MfaChallenges::UsedAt)
+                            .timestamp_with_time_zone()
+                            .null(),
+                    )
                     .foreign_key(&mut user_fk(
                         "fk_mfa_challenges_user",
                         MfaChallenges::Table,

@@ -458,7 +458,11 @@ async fn spend_code(
             .await?
             .rows_affected
             == 1;
-        return Ok(if won { CodeCheck::Totp } else { CodeCheck::Wrong });
+        return Ok(if won {
+            CodeCheck::Totp
+        } else {
+            CodeCheck::Wrong
+        });
     }
     let normal = normalise_code(code);
     if normal.len() != 10 {
@@ -543,9 +547,7 @@ pub async fn find_challenge(
     let user = user::Entity::find_by_id(ch.user_id).one(db).await?;
     let tenant = tenant::Entity::find_by_id(ch.tenant_id).one(db).await?;
     Ok(match (user, tenant) {
-        (Some(u), Some(t)) if u.is_active && t.is_active && u.tenant_id == t.id => {
-            Some((ch, u, t))
-        }
+        (Some(u), Some(t)) if u.is_active && t.is_active && u.tenant_id == t.id => Some((ch, u, t)),
         _ => None,
     })
 }

@@ -11,10 +11,10 @@ use http::StatusCode;
 use serde_json::{Value, json};
 
 use super::body::JsonBody;
-use crate::accounts::{access, mfa};
 use crate::accounts::sessions::Session;
 use crate::accounts::signin::{self, Credentials, SignIn};
 use crate::accounts::signout::{self, SignOut};
+use crate::accounts::{access, mfa};
 use crate::error::{AppError, FieldErrors, Unauthenticated};
 use crate::request::Meta;
 use crate::request::rate_limit::{RateLimited, Refreshes, SignInAttempts, TokenChecks};
@@ -118,9 +118,8 @@ pub async fn create_mfa(
     let (Some(token), Some(code)) = (token, code) else {
         return Err(AppError::Fields(errors));
     };
-    let expired = || {
-        unauthorized(json!({ "detail": mfa::STEP_EXPIRED, "code": "mfa_token_invalid" }))
-    };
+    let expired =
+        || unauthorized(json!({ "detail": mfa::STEP_EXPIRED, "code": "mfa_token_invalid" }));
     let Some((challenge, user, tenant)) = mfa::find_challenge(&state.db, &token, mfa::API).await?
     else {
         return Ok(expired());

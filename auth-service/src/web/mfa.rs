@@ -139,7 +139,9 @@ async fn setup_form(
     let Some((_, user, tenant)) = found else {
         page.expired = true;
         page.errors.push(mfa::STEP_EXPIRED.to_owned());
-        return Ok(setup_page(&state, &meta, StatusCode::UNAUTHORIZED, page).await.into_response());
+        return Ok(setup_page(&state, &meta, StatusCode::UNAUTHORIZED, page)
+            .await
+            .into_response());
     };
     let setup = match mfa::pending_setup(&state, &user, &tenant).await? {
         Some(s) => Some(s),
@@ -149,7 +151,9 @@ async fn setup_form(
         page.secret = s.secret_base32;
         page.qr = s.qr_svg;
     }
-    Ok(setup_page(&state, &meta, StatusCode::OK, page).await.into_response())
+    Ok(setup_page(&state, &meta, StatusCode::OK, page)
+        .await
+        .into_response())
 }
 
 async fn setup_submit(
@@ -170,7 +174,9 @@ async fn setup_submit(
     let Some((challenge, user, tenant)) = found else {
         page.expired = true;
         page.errors.push(mfa::STEP_EXPIRED.to_owned());
-        return Ok(setup_page(&state, &meta, StatusCode::UNAUTHORIZED, page).await.into_response());
+        return Ok(setup_page(&state, &meta, StatusCode::UNAUTHORIZED, page)
+            .await
+            .into_response());
     };
     let ctx = meta.event_context();
     match mfa::confirm_setup(&state, &user, &form.code, &ctx).await? {
@@ -178,7 +184,9 @@ async fn setup_submit(
             let Some(session) = mfa::complete(&state, &challenge, user, tenant, &ctx).await? else {
                 page.expired = true;
                 page.errors.push(mfa::STEP_EXPIRED.to_owned());
-                return Ok(setup_page(&state, &meta, StatusCode::UNAUTHORIZED, page).await.into_response());
+                return Ok(setup_page(&state, &meta, StatusCode::UNAUTHORIZED, page)
+                    .await
+                    .into_response());
             };
             replace_previous(&state, &meta).await?;
             page.codes = codes;
@@ -193,7 +201,9 @@ async fn setup_submit(
                 page.secret = s.secret_base32;
                 page.qr = s.qr_svg;
             }
-            Ok(setup_page(&state, &meta, StatusCode::BAD_REQUEST, page).await.into_response())
+            Ok(setup_page(&state, &meta, StatusCode::BAD_REQUEST, page)
+                .await
+                .into_response())
         }
     }
 }
@@ -491,8 +501,7 @@ async fn disable(
             render(&state, &meta, &me, StatusCode::OK, page).await
         }
         Some(PasswordCheck::Wrong) => {
-            page.errors
-                .push("The password is not correct.".to_owned());
+            page.errors.push("The password is not correct.".to_owned());
             render(&state, &meta, &me, StatusCode::BAD_REQUEST, page).await
         }
         Some(PasswordCheck::Throttled(t)) => {

@@ -33,7 +33,10 @@ fn code_at(secret: &str, time: u64) -> String {
 }
 
 fn between<'a>(body: &'a str, start: &str, end: &str) -> &'a str {
-    let i = body.find(start).unwrap_or_else(|| panic!("{start} in {body}")) + start.len();
+    let i = body
+        .find(start)
+        .unwrap_or_else(|| panic!("{start} in {body}"))
+        + start.len();
     &body[i..i + body[i..].find(end).unwrap()]
 }
 
@@ -48,19 +51,32 @@ fn recovery_codes(body: &str) -> Vec<String> {
 /// Signs in `app.client` as ada and sets up an authenticator app: (key, recovery codes).
 async fn enable(app: &TestApp) -> (String, Vec<String>, String) {
     if app.get("/account/mfa").await.status() != 200 {
-        assert_eq!(app.login("acme", "ada@acme.test", PASSWORD, "/").await.status(), 303);
+        assert_eq!(
+            app.login("acme", "ada@acme.test", PASSWORD, "/")
+                .await
+                .status(),
+            303
+        );
     }
     let page = app.get("/account/mfa").await.text().await.unwrap();
-    assert!(page.contains("Set up an authenticator app") || page.contains("totp-secret"), "{page}");
+    assert!(
+        page.contains("Set up an authenticator app") || page.contains("totp-secret"),
+        "{page}"
+    );
     let token = csrf_from(&page);
-    let res = app.post_form("/account/mfa/setup", &[("csrf_token", &token)]).await;
+    let res = app
+        .post_form("/account/mfa/setup", &[("csrf_token", &token)])
+        .await;
     assert_eq!(res.status(), 200);
     let page = res.text().await.unwrap();
     assert!(page.contains("<svg"), "an inline SVG QR code");
     let secret = between(&page, "<code id=\"totp-secret\">", "</code>").to_owned();
     let first = code_at(&secret, now());
     let res = app
-        .post_form("/account/mfa/confirm", &[("csrf_token", &token), ("code", &first)])
+        .post_form(
+            "/account/mfa/confirm",
+            &[("csrf_token", &token), ("code", &first)],
+        )
         .await;
     assert_eq!(res.status(), 200);
     let page = res.text().await.unwrap();
@@ -87,8 +103,15 @@ async fn password_step(app: &TestApp, next: &str) -> (reqwest::Client, String) {
         .await
         .unwrap();
     assert_eq!(res.status(), 303);
-    assert!(location(&res).starts_with("/login/verify"), "{}", location(&res));
-    assert!(find_cookie(&res, "access_token").is_none(), "no cookies before the code");
+    assert!(
+        location(&res).starts_with("/login/verify"),
+        "{}",
+        location(&res)
+    );
+    assert!(
+        find_cookie(&res, "access_token").is_none(),
+        "no cookies before the code"
+    );
     assert!(find_cookie(&res, "refresh_token").is_none());
     let page = client.get(app.url(&location(&res))).send().await.unwrap();
     assert_eq!(page.status(), 200);
@@ -115,23 +138,42 @@ async fn mfa_is_enabled_only_after_a_correct_code_and_then_guards_the_sign_in(b:
     let app = TestApp::spawn(b).await;
     let (_, user) = app.acme().await;
     // A wrong first code leaves the factor off.
-    assert_eq!(app.login("acme", "ada@acme.test", PASSWORD, "/").await.status(), 303);
+    assert_eq!(
+        app.login("acme", "ada@acme.test", PASSWORD, "/")
+            .await
+            .status(),
+        303
+    );
     let page = app.get("/account/mfa").await.text().await.unwrap();
     let token = csrf_from(&page);
     app.post_form("/account/mfa/setup", &[("csrf_token", &token)])
         .await;
     let res = app
-        .post_form("/account/mfa/confirm", &[("csrf_token", &token), ("code", "000000x")])
+        .post_form(
+            "/account/mfa/confirm",
+            &[("csrf_token", &token), ("code", "000000x")],
+        )
         .await;
     assert_eq!(res.status(), 400);
     assert!(res.text().await.unwrap().contains(mfa::WRONG_CODE));
-    assert!(!mfa::has_second_factor(&app.state.db, user.id).await.unwrap());
+    assert!(
+        !mfa::has_second_factor(&app.state.db, user.id)
+            .await
+            .unwrap()
+    );
     // The secret is not stored in clear.
-    let row = mfa::totp_row(&app.state.db, user.id).await.unwrap().unwrap();
+    let row = mfa::totp_row(&app.state.db, user.id)
+        .await
+        .unwrap()
+        .unwrap();
     assert!(row.secret.len() > 20 + 16);
 
     let (secret, _, first) = enable(&app).await;
-    assert!(mfa::has_second_factor(&app.state.db, user.id).await.unwrap());
+    assert!(
+        mfa::has_second_factor(&app.state.db, user.id)
+            .await
+            .unwrap()
+    );
 
     let next = "http://localhost:8001/expenses";
     let (client, csrf) = password_step(&app, next).await;
@@ -161,12 +203,21 @@ async fn mfa_is_enabled_only_after_a_correct_code_and_then_guards_the_sign_in(b:
         assert_eq!(claims.amr, vec!["pwd", "otp", "mfa"]);
     }
     // A password-only sign-in (another user) says so.
-    let (tenant, _) = (app.tenant("other", auth_service::tenants::SignupPolicy::Open, 5).await, ());
-    app.user(&tenant, "bob@other.test", shared_jwt::Role::Member).await;
+    let (tenant, _) = (
+        app.tenant("other", auth_service::tenants::SignupPolicy::Open, 5)
+            .await,
+        (),
+    );
+    app.user(&tenant, "bob@other.test", shared_jwt::Role::Member)
+        .await;
     let create = json!({"tenant_slug": "other", "email": "bob@other.test", "password": PASSWORD});
     let (status, body) = post(&app, "/api/v1/auth/jwt/create/", create).await;
     assert_eq!(status, 200, "{body}");
-    let claims = app.state.verifier.verify(body["access"].as_str().unwrap()).unwrap();
+    let claims = app
+        .state
+        .verifier
+        .verify(body["access"].as_str().unwrap())
+        .unwrap();
     assert_eq!(claims.amr, vec!["pwd"]);
 }
 
@@ -178,7 +229,12 @@ async fn mfa_recovery_codes_work_once_and_a_new_set_replaces_the_old(b: Backend)
     let res = submit_code(&app, &client, &csrf, &codes[0].to_uppercase(), "/").await;
     assert_eq!(res.status(), 303, "a recovery code, typed in capitals");
     assert_eq!(app.count_events("recovery_code_used").await, 1);
-    assert_eq!(mfa::recovery_codes_left(&app.state.db, user.id).await.unwrap(), 9);
+    assert_eq!(
+        mfa::recovery_codes_left(&app.state.db, user.id)
+            .await
+            .unwrap(),
+        9
+    );
     // Used once.
     let (client, csrf) = password_step(&app, "/").await;
     let res = submit_code(&app, &client, &csrf, &codes[0], "/").await;
@@ -210,7 +266,14 @@ async fn mfa_wrong_codes_count_like_wrong_passwords_and_the_step_is_bound_to_the
     let other = browser();
     let page = other.get(app.url("/login")).send().await.unwrap();
     let other_csrf = csrf_from(&page.text().await.unwrap());
-    let res = submit_code(&app, &other, &other_csrf, &code_at(&secret, now() + 30), "/").await;
+    let res = submit_code(
+        &app,
+        &other,
+        &other_csrf,
+        &code_at(&secret, now() + 30),
+        "/",
+    )
+    .await;
     assert_eq!(res.status(), 401);
     assert!(res.text().await.unwrap().contains(mfa::STEP_EXPIRED));
     // Malformed and wrong codes are failures, counted before the check: the account
@@ -241,7 +304,12 @@ async fn mfa_json_sign_in_needs_the_mfa_token_and_a_code(b: Backend) {
     let mfa_path = "/api/v1/auth/jwt/create/mfa/";
     let (status, body) = post(&app, mfa_path, json!({"mfa_token": token})).await;
     assert_eq!(status, 400, "{body}");
-    let (status, body) = post(&app, mfa_path, json!({"mfa_token": token, "code": "000000"})).await;
+    let (status, body) = post(
+        &app,
+        mfa_path,
+        json!({"mfa_token": token, "code": "000000"}),
+    )
+    .await;
     assert_eq!(status, 401);
     assert_eq!(body["code"], "mfa_code_invalid");
     let code = code_at(&secret, now() + 30);
@@ -255,15 +323,30 @@ async fn mfa_json_sign_in_needs_the_mfa_token_and_a_code(b: Backend) {
     assert_eq!(claims.amr, vec!["pwd", "otp", "mfa"]);
     assert!(body["refresh"].is_string());
     // Single use, and a made-up token is refused the same way.
-    let (status, body) = post(&app, mfa_path, json!({"mfa_token": token, "code": codes[0]})).await;
+    let (status, body) = post(
+        &app,
+        mfa_path,
+        json!({"mfa_token": token, "code": codes[0]}),
+    )
+    .await;
     assert_eq!(status, 401);
     assert_eq!(body["code"], "mfa_token_invalid");
-    let (status, _) = post(&app, mfa_path, json!({"mfa_token": "nope", "code": codes[0]})).await;
+    let (status, _) = post(
+        &app,
+        mfa_path,
+        json!({"mfa_token": "nope", "code": codes[0]}),
+    )
+    .await;
     assert_eq!(status, 401);
     // A fresh token with a recovery code works.
     let (_, body) = post(&app, "/api/v1/auth/jwt/create/", create).await;
     let token = body["mfa_token"].as_str().unwrap();
-    let (status, _) = post(&app, mfa_path, json!({"mfa_token": token, "code": codes[0]})).await;
+    let (status, _) = post(
+        &app,
+        mfa_path,
+        json!({"mfa_token": token, "code": codes[0]}),
+    )
+    .await;
     assert_eq!(status, 200);
 }
 
@@ -277,16 +360,35 @@ async fn mfa_removing_the_factor_needs_the_password(b: Backend) {
     assert_eq!(status, 200, "{page}");
     let token = csrf_from(&page);
     let res = app
-        .post_form("/account/mfa/disable", &[("csrf_token", &token), ("password", "wrong")])
+        .post_form(
+            "/account/mfa/disable",
+            &[("csrf_token", &token), ("password", "wrong")],
+        )
         .await;
     assert_eq!(res.status(), 400);
-    assert!(mfa::has_second_factor(&app.state.db, user.id).await.unwrap());
+    assert!(
+        mfa::has_second_factor(&app.state.db, user.id)
+            .await
+            .unwrap()
+    );
     let res = app
-        .post_form("/account/mfa/disable", &[("csrf_token", &token), ("password", PASSWORD)])
+        .post_form(
+            "/account/mfa/disable",
+            &[("csrf_token", &token), ("password", PASSWORD)],
+        )
         .await;
     assert_eq!(res.status(), 200);
-    assert!(!mfa::has_second_factor(&app.state.db, user.id).await.unwrap());
-    assert_eq!(mfa::recovery_codes_left(&app.state.db, user.id).await.unwrap(), 0);
+    assert!(
+        !mfa::has_second_factor(&app.state.db, user.id)
+            .await
+            .unwrap()
+    );
+    assert_eq!(
+        mfa::recovery_codes_left(&app.state.db, user.id)
+            .await
+            .unwrap(),
+        0
+    );
     assert_eq!(app.count_events("mfa_disabled").await, 1);
     // The password alone signs in again.
     let create = json!({"tenant_slug": "acme", "email": "ada@acme.test", "password": PASSWORD});
@@ -320,20 +422,31 @@ async fn mfa_tenant_policy_requires_a_factor_before_any_token(b: Backend) {
     let next = "http://localhost:8001/expenses";
     let res = app.login("acme", "ada@acme.test", PASSWORD, next).await;
     assert_eq!(res.status(), 303);
-    assert!(location(&res).starts_with("/login/setup"), "{}", location(&res));
+    assert!(
+        location(&res).starts_with("/login/setup"),
+        "{}",
+        location(&res)
+    );
     assert!(find_cookie(&res, "access_token").is_none());
     let page = app.get(&location(&res)).await.text().await.unwrap();
     let secret = between(&page, "<code id=\"totp-secret\">", "</code>").to_owned();
     let csrf = csrf_from(&page);
     let res = app
-        .post_form("/login/setup", &[("csrf_token", &csrf), ("code", "000000"), ("next", next)])
+        .post_form(
+            "/login/setup",
+            &[("csrf_token", &csrf), ("code", "000000"), ("next", next)],
+        )
         .await;
     assert_eq!(res.status(), 400);
     assert!(find_cookie(&res, "access_token").is_none());
     let res = app
         .post_form(
             "/login/setup",
-            &[("csrf_token", &csrf), ("code", &code_at(&secret, now())), ("next", next)],
+            &[
+                ("csrf_token", &csrf),
+                ("code", &code_at(&secret, now())),
+                ("next", next),
+            ],
         )
         .await;
     assert_eq!(res.status(), 200);
@@ -343,15 +456,26 @@ async fn mfa_tenant_policy_requires_a_factor_before_any_token(b: Backend) {
     let page = res.text().await.unwrap();
     assert_eq!(recovery_codes(&page).len(), 10);
     assert!(page.contains(next));
-    assert!(mfa::has_second_factor(&app.state.db, user.id).await.unwrap());
+    assert!(
+        mfa::has_second_factor(&app.state.db, user.id)
+            .await
+            .unwrap()
+    );
     // Now the JSON sign-in asks for a code, and the factor cannot be removed.
     let (_, body) = post(&app, "/api/v1/auth/jwt/create/", create).await;
     assert_eq!(body["code"], "mfa_required");
     let page = app.get("/account/mfa").await.text().await.unwrap();
     let csrf = csrf_from(&page);
     let res = app
-        .post_form("/account/mfa/disable", &[("csrf_token", &csrf), ("password", PASSWORD)])
+        .post_form(
+            "/account/mfa/disable",
+            &[("csrf_token", &csrf), ("password", PASSWORD)],
+        )
         .await;
     assert_eq!(res.status(), 403);
-    assert!(mfa::has_second_factor(&app.state.db, user.id).await.unwrap());
+    assert!(
+        mfa::has_second_factor(&app.state.db, user.id)
+            .await
+            .unwrap()
+    );
 }

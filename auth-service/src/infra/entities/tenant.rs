@@ -24,7 +24,9 @@ pub struct Model {
 }
 
 /// The tenant policy `mfa_required`: whose sign-in needs a second factor.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, EnumIter, DeriveActiveEnum, serde::Serialize)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, EnumIter, DeriveActiveEnum, serde::Serialize,
+)]
 #[sea_orm(rs_type = "String", db_type = "String(StringLen::N(16))")]
 #[serde(rename_all = "lowercase")]
 pub enum MfaPolicy {
