@@ -110,6 +110,10 @@ pub struct Claims {
     /// Absent in tokens minted before this claim existed: read as `false`.
     #[serde(default)]
     pub email_verified: bool,
+    /// How the sign-in was authenticated (RFC 8176: `pwd`, `otp`, `hwk`, `mfa`).
+    /// Absent in tokens minted before this claim existed: read as empty.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub amr: Vec<String>,
     /// The session (refresh-token family) id, when the token was minted for one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sid: Option<Uuid>,

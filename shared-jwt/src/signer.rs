@@ -98,6 +98,19 @@ impl Signer {
     /// # Errors
     /// [`SignError::Clock`] if the clock is before 1970.
     pub fn issue(&self, input: &AccessTokenInput) -> Result<String, SignError> {
+        self.issue_with_amr(input, &[])
+    }
+
+    /// [`Signer::issue`] with an `amr` claim (RFC 8176 values such as `pwd`, `otp`, `mfa`;
+    /// none leaves the claim out).
+    ///
+    /// # Errors
+    /// [`SignError::Clock`] if the clock is before 1970.
+    pub fn issue_with_amr(
+        &self,
+        input: &AccessTokenInput,
+        amr: &[&str],
+    ) -> Result<String, SignError> {
         let now = i64::try_from(
             SystemTime::now()
                 .duration_since(UNIX_EPOCH)
@@ -122,6 +135,7 @@ impl Signer {
             email: input.email.clone(),
             name: input.name.clone(),
             email_verified: input.email_verified,
+            amr: amr.iter().map(|&a| a.to_owned()).collect(),
             sid: input.session_id,
         };
         self.issue_claims(&claims)

@@ -89,15 +89,18 @@ fn token_kid(token: &str) -> Option<String> {
 pub fn issue(state: &AppState, session: &Session) -> Result<String, AppError> {
     state
         .signer
-        .issue(&AccessTokenInput {
-            user_id: session.user.id,
-            tenant_id: session.tenant.id,
-            tenant_slug: session.tenant.slug.clone(),
-            role: session.user.claim_role(),
-            email: session.user.email.clone(),
-            name: display_name(&session.user),
-            email_verified: session.user.email_verified,
-            session_id: Some(session.family_id),
-        })
+        .issue_with_amr(
+            &AccessTokenInput {
+                user_id: session.user.id,
+                tenant_id: session.tenant.id,
+                tenant_slug: session.tenant.slug.clone(),
+                role: session.user.claim_role(),
+                email: session.user.email.clone(),
+                name: display_name(&session.user),
+                email_verified: session.user.email_verified,
+                session_id: Some(session.family_id),
+            },
+            &session.amr.split_whitespace().collect::<Vec<_>>(),
+        )
         .map_err(|e| AppError::Internal(e.context("signing failed")))
 }

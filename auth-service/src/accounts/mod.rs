@@ -7,6 +7,7 @@
 //! - [`signout`]: end one sign-in, every sign-in, or one listed session;
 //! - [`signup`]: the sign-up fields' rules and the enumeration-safe sign-up;
 //! - [`profile`]: a user's own names and password;
+//! - [`mfa`]: the second factor (authenticator app, recovery codes, the pending step);
 //! - [`links`]: the single-use tokens mailed as links (reset, verification, invitation);
 //! - [`recovery`]: password reset by e-mail; [`verification`]: address verification
 //!   and address change by e-mail;
@@ -23,6 +24,7 @@ pub mod admin;
 pub mod audit_log;
 pub mod invitations;
 pub mod links;
+pub mod mfa;
 pub mod organization;
 pub mod profile;
 pub mod prune;

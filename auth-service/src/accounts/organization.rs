@@ -30,6 +30,8 @@ pub struct TenantChange {
     pub signup_policy: Option<SignupPolicy>,
     /// New user limit.
     pub max_users: Option<i32>,
+    /// New second-factor policy.
+    pub mfa_required: Option<tenant::MfaPolicy>,
 }
 
 /// Why a change was refused.
@@ -170,6 +172,10 @@ pub async fn update_settings(
     if let Some(n) = change.max_users.filter(|n| *n != current.max_users) {
         parts.push(format!("max_users {} -> {n}", current.max_users));
         model.max_users = Set(n);
+    }
+    if let Some(p) = change.mfa_required.filter(|p| *p != current.mfa_required) {
+        parts.push(format!("mfa_required {} -> {p}", current.mfa_required));
+        model.mfa_required = Set(p);
     }
     if parts.is_empty() {
         return Ok(current);

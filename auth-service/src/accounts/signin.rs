@@ -40,6 +40,12 @@ pub enum SignIn {
     /// its address is not verified yet: no session (the front end says so and offers
     /// to resend the link). Only ever given after a correct password.
     Unverified,
+    /// The right password of an account with a second factor: no session yet; the front
+    /// end starts a pending step ([`crate::accounts::mfa`]).
+    SecondFactor(Box<(user::Model, tenant::Model)>),
+    /// The right password of an account the tenant policy (`mfa_required`) covers that
+    /// has no second factor yet: no session until one is set up.
+    SetupRequired(Box<(user::Model, tenant::Model)>),
 }
 
 /// What a sign-in form or `jwt/create/` sent.
@@ -137,6 +143,22 @@ async fn sign_in_counted(
         )
         .await?;
         return Ok(SignIn::Unverified);
+    }
+    if crate::accounts::mfa::has_second_factor(&state.db, user.id).await? {
+        // The password was right; the code is the next guess to count.
+        if let Verified::YesRehashed(hash) = &verified {
+            let mut model = user.clone().into_active_model();
+            model.password_hash = Set(hash.clone());
+            model.update(&state.db).await?;
+        }
+        let ids = (Some(tenant.id), Some(user.id));
+        settle(state, reservation, ids, ctx, Ok(())).await?;
+        return Ok(SignIn::SecondFactor(Box::new((user, tenant))));
+    }
+    if crate::accounts::mfa::policy_requires(&tenant, &user) {
+        let ids = (Some(tenant.id), Some(user.id));
+        settle(state, reservation, ids, ctx, Ok(())).await?;
+        return Ok(SignIn::SetupRequired(Box::new((user, tenant))));
     }
     let mut model = user.into_active_model();
     if let Verified::YesRehashed(hash) = verified {
@@ -244,7 +266,7 @@ pub async fn refresh(
 ///
 /// # Errors
 /// A database failure.
-async fn admit(
+pub(crate) async fn admit(
     state: &AppState,
     keys: &AttemptKeys,
     tenant_id: Option<Uuid>,
@@ -311,7 +333,7 @@ async fn verify(
 ///
 /// # Errors
 /// A database failure.
-async fn settle(
+pub(crate) async fn settle(
     state: &AppState,
     reservation: Reservation,
     (tenant_id, user_id): (Option<Uuid>, Option<Uuid>),

@@ -6,14 +6,15 @@
 
 use axum::Json;
 use axum::extract::State;
+use axum::response::{IntoResponse, Response};
 use http::StatusCode;
 use serde_json::{Value, json};
 
 use super::body::JsonBody;
-use crate::accounts::access;
 use crate::accounts::sessions::Session;
 use crate::accounts::signin::{self, Credentials, SignIn};
 use crate::accounts::signout::{self, SignOut};
+use crate::accounts::{access, mfa};
 use crate::error::{AppError, FieldErrors, Unauthenticated};
 use crate::request::Meta;
 use crate::request::rate_limit::{RateLimited, Refreshes, SignInAttempts, TokenChecks};
@@ -71,7 +72,7 @@ pub async fn create(
     State(state): State<AppState>,
     meta: Meta,
     body: JsonBody,
-) -> Result<Json<Value>, AppError> {
+) -> Result<Response, AppError> {
     let body = CreateBody::parse(&body)?;
     let creds = Credentials {
         tenant_slug: &body.tenant_slug,
@@ -79,10 +80,62 @@ pub async fn create(
         password: &body.password,
     };
     match signin::sign_in(&state, creds, meta.ip, &meta.event_context()).await? {
-        SignIn::Ok(session) => pair(&state, &session),
+        SignIn::Ok(session) => Ok(pair(&state, &session)?.into_response()),
         SignIn::Failed => Err(AppError::Unauthenticated(Unauthenticated::NoActiveAccount)),
         SignIn::Throttled(t) => Err(AppError::Throttled(t)),
         SignIn::Unverified => Err(AppError::EmailNotVerified),
+        SignIn::SetupRequired(_) => Ok(unauthorized(json!({
+            "detail": "Your organization requires a second factor: sign in on the web to set one up first.",
+            "code": "mfa_setup_required",
+        }))),
+        SignIn::SecondFactor(pending) => {
+            let token = mfa::issue_challenge(&state.db, &pending.0, mfa::API).await?;
+            Ok(unauthorized(json!({
+                "detail": "A second factor is required: send a code with this mfa_token to jwt/create/mfa/ within 5 minutes.",
+                "code": "mfa_required",
+                "mfa_token": token,
+            })))
+        }
+    }
+}
+
+fn unauthorized(body: Value) -> Response {
+    (StatusCode::UNAUTHORIZED, Json(body)).into_response()
+}
+
+/// `POST jwt/create/mfa/` `{mfa_token, code}` → `{access, refresh}`: the second step of
+/// `jwt/create/` (an authenticator code or a recovery code; the token is single use and
+/// lives 5 minutes; wrong codes count like wrong passwords).
+pub async fn create_mfa(
+    _: RateLimited<SignInAttempts>,
+    State(state): State<AppState>,
+    meta: Meta,
+    body: JsonBody,
+) -> Result<Response, AppError> {
+    let mut errors = FieldErrors::default();
+    let token = body.raw("mfa_token", &mut errors);
+    let code = body.raw("code", &mut errors);
+    let (Some(token), Some(code)) = (token, code) else {
+        return Err(AppError::Fields(errors));
+    };
+    let expired =
+        || unauthorized(json!({ "detail": mfa::STEP_EXPIRED, "code": "mfa_token_invalid" }));
+    let Some((challenge, user, tenant)) = mfa::find_challenge(&state.db, &token, mfa::API).await?
+    else {
+        return Ok(expired());
+    };
+    let ctx = meta.event_context();
+    match mfa::check_code(&state, &user, &tenant, &code, meta.ip, &ctx).await? {
+        mfa::CodeCheck::Wrong => Ok(unauthorized(
+            json!({ "detail": mfa::WRONG_CODE, "code": "mfa_code_invalid" }),
+        )),
+        mfa::CodeCheck::Throttled(t) => Err(AppError::Throttled(t)),
+        mfa::CodeCheck::Totp | mfa::CodeCheck::Recovery(_) => {
+            match mfa::complete(&state, &challenge, user, tenant, &ctx).await? {
+                Some(session) => Ok(pair(&state, &session)?.into_response()),
+                None => Ok(expired()),
+            }
+        }
     }
 }
 

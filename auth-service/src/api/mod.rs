@@ -76,11 +76,14 @@ pub enum Endpoint {
     ResendActivation,
     /// `GET auth/audit/`.
     AuditList,
+    // Second factor (r15-mfa).
+    /// `POST auth/jwt/create/mfa/`.
+    JwtCreateMfa,
 }
 
 impl Endpoint {
     /// All operations.
-    pub const ALL: [Self; 20] = [
+    pub const ALL: [Self; 21] = [
         Self::UsersCreate,
         Self::UsersList,
         Self::MeGet,
@@ -101,6 +104,7 @@ impl Endpoint {
         Self::Activation,
         Self::ResendActivation,
         Self::AuditList,
+        Self::JwtCreateMfa,
     ];
 
     /// The HTTP method.
@@ -126,6 +130,7 @@ impl Endpoint {
             | Self::ResetPasswordConfirm
             | Self::Activation
             | Self::ResendActivation => Method::POST,
+            Self::JwtCreateMfa => Method::POST,
         }
     }
 
@@ -150,6 +155,7 @@ impl Endpoint {
             Self::Activation => "/auth/users/activation/",
             Self::ResendActivation => "/auth/users/resend_activation/",
             Self::AuditList => "/auth/audit/",
+            Self::JwtCreateMfa => "/auth/jwt/create/mfa/",
         }
     }
 
@@ -181,6 +187,7 @@ impl Endpoint {
             Self::Activation => post(recovery::activation),
             Self::ResendActivation => post(recovery::resend_activation),
             Self::AuditList => get(audit::list),
+            Self::JwtCreateMfa => post(jwt::create_mfa),
         }
     }
 }

@@ -46,6 +46,9 @@ pub enum TenantCommand {
         /// Most users it may have.
         #[arg(long)]
         max_users: Option<i32>,
+        /// Who must have a second factor: `none`, `admins` (owners and admins) or `everyone`.
+        #[arg(long, value_parser = crate::infra::entities::tenant::MfaPolicy::parse)]
+        mfa_required: Option<crate::infra::entities::tenant::MfaPolicy>,
     },
     /// Deactivate an organization: its users can no longer sign in; all sessions end.
     Disable {
@@ -73,6 +76,7 @@ pub fn tenant_json(t: &tenant::Model, users: Option<u64>) -> Value {
         "is_active": t.is_active,
         "signup_policy": t.signup_policy,
         "max_users": t.max_users,
+        "mfa_required": t.mfa_required,
         "users": users,
         "created_at": t.created_at,
     })
@@ -160,10 +164,15 @@ pub async fn run(command: TenantCommand, settings: &Settings, out: Out) -> Resul
             name,
             signup_policy,
             max_users,
+            mfa_required,
         } => {
-            if name.is_none() && signup_policy.is_none() && max_users.is_none() {
+            if name.is_none()
+                && signup_policy.is_none()
+                && max_users.is_none()
+                && mfa_required.is_none()
+            {
                 return Err(input(
-                    "nothing to change: give --name, --signup-policy or --max-users",
+                    "nothing to change: give --name, --signup-policy, --max-users or --mfa-required",
                 ));
             }
             let t = find(&db, &slug).await?;
@@ -171,6 +180,7 @@ pub async fn run(command: TenantCommand, settings: &Settings, out: Out) -> Resul
                 name,
                 signup_policy,
                 max_users,
+                mfa_required,
             };
             let t =
                 organization::update_settings(&db, Actor::Operator, t.id, change, &cli_context())

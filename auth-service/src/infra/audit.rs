@@ -100,6 +100,18 @@ pub enum AuditEvent {
     /// An owner or admin reactivated a member.
     #[sea_orm(string_value = "user_reactivated")]
     UserReactivated,
+    /// A second factor (authenticator app) was set up.
+    #[sea_orm(string_value = "mfa_enabled")]
+    MfaEnabled,
+    /// The second factor was removed (by its user with the password).
+    #[sea_orm(string_value = "mfa_disabled")]
+    MfaDisabled,
+    /// A recovery code was used to sign in (detail: how many remain).
+    #[sea_orm(string_value = "recovery_code_used")]
+    RecoveryCodeUsed,
+    /// A new set of recovery codes replaced the old one.
+    #[sea_orm(string_value = "recovery_codes_regenerated")]
+    RecoveryCodesRegenerated,
 }
 
 impl AuditEvent {
@@ -108,6 +120,10 @@ impl AuditEvent {
     pub fn as_str(self) -> &'static str {
         match self {
             Self::LoginSuccess => "login_success",
+            Self::MfaEnabled => "mfa_enabled",
+            Self::MfaDisabled => "mfa_disabled",
+            Self::RecoveryCodeUsed => "recovery_code_used",
+            Self::RecoveryCodesRegenerated => "recovery_codes_regenerated",
             Self::LoginFailure => "login_failure",
             Self::LoginThrottled => "login_throttled",
             Self::Lock => "lock",

@@ -179,6 +179,8 @@ async fn submit(
             FAILED,
         )
         .into_response()),
+        SignIn::SecondFactor(pending) => super::mfa::start_step(&state, &pending.0, &next).await,
+        SignIn::SetupRequired(pending) => super::mfa::start_setup(&state, &pending.0, &next).await,
         SignIn::Unverified => {
             Ok(unverified_page(&state, &meta.headers, &form, &next).into_response())
         }

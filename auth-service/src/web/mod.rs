@@ -14,6 +14,7 @@ pub mod invite;
 pub mod login;
 pub mod logout;
 pub mod members;
+pub mod mfa;
 pub mod organization;
 pub mod recovery;
 pub mod redirect;
@@ -49,6 +50,8 @@ pub fn router() -> Router<AppState> {
         .merge(verification::router())
         .merge(account_forms::router())
         .merge(audit::router())
+        // Second factor (r15-mfa).
+        .merge(mfa::router())
 }
 
 /// Adds both cookies of a (new or rotated) session.

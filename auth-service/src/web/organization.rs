@@ -37,11 +37,16 @@ pub struct SettingsErrors {
     pub signup_policy: Option<String>,
     /// User limit.
     pub max_users: Option<String>,
+    /// Second-factor policy.
+    pub mfa_required: Option<String>,
 }
 
 impl SettingsErrors {
     fn any(&self) -> bool {
-        self.name.is_some() || self.signup_policy.is_some() || self.max_users.is_some()
+        self.name.is_some()
+            || self.signup_policy.is_some()
+            || self.max_users.is_some()
+            || self.mfa_required.is_some()
     }
 }
 
@@ -69,6 +74,8 @@ pub struct OrganizationPage {
     pub signup_policy: String,
     /// Limit field.
     pub max_users: String,
+    /// Second-factor policy field (`none`, `admins`, `everyone`).
+    pub mfa_required: String,
 }
 
 /// `POST /organization`'s fields, as typed.
@@ -80,6 +87,8 @@ pub struct SettingsForm {
     pub signup_policy: String,
     /// User limit.
     pub max_users: String,
+    /// Second-factor policy (empty: unchanged).
+    pub mfa_required: String,
 }
 
 impl PageForm for SettingsForm {
@@ -88,6 +97,7 @@ impl PageForm for SettingsForm {
             name: f.get("name").trim().to_owned(),
             signup_policy: f.get("signup_policy").trim().to_owned(),
             max_users: f.get("max_users").trim().to_owned(),
+            mfa_required: f.get("mfa_required").trim().to_owned(),
         }
     }
 }
@@ -124,6 +134,7 @@ async fn render(
             name: typed.name.chars().take(200).collect(),
             signup_policy: typed.signup_policy.chars().take(1000).collect(),
             max_users: typed.max_users.chars().take(12).collect(),
+            mfa_required: typed.mfa_required.chars().take(16).collect(),
         },
     )
     .maybe_cookie(pre.new_cookie.as_ref());
@@ -147,6 +158,7 @@ async fn form(
         name: me.tenant.name.clone(),
         signup_policy: me.tenant.signup_policy.to_string(),
         max_users: me.tenant.max_users.to_string(),
+        mfa_required: me.tenant.mfa_required.to_string(),
     };
     let notice = (done.as_deref() == Some("saved")).then(|| "Settings saved.".to_owned());
     let fe = SettingsErrors::default();
@@ -169,6 +181,12 @@ async fn submit(
     let max_users = organization::parse_max_users(&form.max_users)
         .map_err(|m| fe.max_users = Some(m))
         .ok();
+    let mfa_required = match form.mfa_required.as_str() {
+        "" => None,
+        raw => crate::infra::entities::tenant::MfaPolicy::parse(raw)
+            .map_err(|m| fe.mfa_required = Some(m))
+            .ok(),
+    };
     if let Err(m) = crate::accounts::signup::parse_organization_name(&form.name) {
         fe.name = Some(m.to_owned());
     }
@@ -180,6 +198,7 @@ async fn submit(
         name: Some(form.name.clone()),
         signup_policy,
         max_users,
+        mfa_required,
     };
     let actor = Actor::User {
         user_id: me.user.id,

@@ -28,6 +28,7 @@ mod mail;
 mod malformed;
 mod members;
 mod metrics;
+mod mfa;
 mod operations;
 mod panic;
 mod prune;

@@ -262,15 +262,40 @@ async fn the_migration_revokes_whole_families_a_race_left_half_revoked(b: Backen
     let test_db = test_support::TestDb::new(b, "auth_test").await;
     let db = sea_orm::Database::connect(&test_db.url).await.unwrap();
     Migrator::up(&db, Some(1)).await.unwrap();
-    let t = auth_service::tenants::create_tenant(
-        &db,
-        "Acme",
-        "acme",
-        auth_service::tenants::SignupPolicy::Open,
-        10,
-    )
-    .await
-    .unwrap();
+    // The tenant row in the schema of that time (the entity describes today's columns).
+    struct T {
+        id: uuid::Uuid,
+    }
+    let t = T {
+        id: uuid::Uuid::new_v4(),
+    };
+    let tenants = Query::insert()
+        .into_table(sea_orm::sea_query::Alias::new("tenants"))
+        .columns(
+            [
+                "id",
+                "name",
+                "slug",
+                "is_active",
+                "plan",
+                "max_users",
+                "signup_policy",
+                "created_at",
+            ]
+            .map(sea_orm::sea_query::Alias::new),
+        )
+        .values_panic([
+            t.id.into(),
+            "Acme".into(),
+            "acme".into(),
+            true.into(),
+            "free".into(),
+            10.into(),
+            "open".into(),
+            Utc::now().into(),
+        ])
+        .to_owned();
+    db.execute(&tenants).await.unwrap();
     // The user row in the schema of that time (the entity describes today's columns).
     let user_id = uuid::Uuid::new_v4();
     let users = Query::insert()

@@ -214,6 +214,7 @@ impl TestApp {
             email: input.email.clone(),
             name: input.name.clone(),
             email_verified: true,
+            amr: Vec::new(),
             sid: input.session_id,
         }
     }

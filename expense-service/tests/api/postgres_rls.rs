@@ -29,6 +29,7 @@ fn user(tenant_id: Uuid) -> CurrentUser {
         email: "o@t.test".into(),
         name: "Owner".into(),
         email_verified: true,
+        amr: Vec::new(),
         sid: None,
     })
 }

@@ -129,6 +129,7 @@ mod tests {
             email: "e".into(),
             name: "n".into(),
             email_verified: false,
+            amr: Vec::new(),
             sid: None,
         }
     }

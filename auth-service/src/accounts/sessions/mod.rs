@@ -59,6 +59,8 @@ pub struct Session {
     pub family_id: Uuid,
     /// The refresh token to set in the cookie.
     pub refresh_token: String,
+    /// How the sign-in was authenticated (RFC 8176, space-separated): the tokens' `amr`.
+    pub amr: String,
 }
 
 /// What presenting a refresh token led to.
@@ -157,6 +159,22 @@ impl Sessions {
         tenant: tenant::Model,
         ctx: &EventContext,
     ) -> Result<Session, sea_orm::DbErr> {
+        self.start_with_amr(db, user, tenant, ctx, "pwd").await
+    }
+
+    /// [`Sessions::start`] for a sign-in authenticated by `amr` (RFC 8176 values,
+    /// space-separated, e.g. `"pwd otp mfa"`), which every access token of it carries.
+    ///
+    /// # Errors
+    /// A database failure.
+    pub async fn start_with_amr(
+        &self,
+        db: &impl ConnectionTrait,
+        user: user::Model,
+        tenant: tenant::Model,
+        ctx: &EventContext,
+        amr: &str,
+    ) -> Result<Session, sea_orm::DbErr> {
         let now = Utc::now();
         let token = random_token();
         let family_id = Uuid::new_v4();
@@ -169,6 +187,7 @@ impl Sessions {
             expires_at: Set(end),
             last_used_at: Set(now),
             revoked_at: Set(None),
+            amr: Set(amr.to_owned()),
         }
         .insert(db)
         .await?;
@@ -195,6 +214,7 @@ impl Sessions {
             tenant,
             family_id,
             refresh_token: token,
+            amr: amr.to_owned(),
         })
     }
 
@@ -256,6 +276,10 @@ impl Sessions {
             txn.commit().await?;
             return Ok(Refreshed::Invalid);
         };
+        let amr = refresh_family::Entity::find_by_id(row.family_id)
+            .one(&txn)
+            .await?
+            .map_or_else(|| "pwd".to_owned(), |f| f.amr);
         if won {
             let expires = (now + chrono_dur(self.ttl)).min(row.family_expires_at);
             refresh_token::ActiveModel {
@@ -283,6 +307,7 @@ impl Sessions {
                 tenant,
                 family_id: row.family_id,
                 refresh_token: successor,
+                amr,
             })));
         }
         if row.revoked_at.is_some() || row.family_expires_at <= now || row.expires_at <= now {
@@ -313,6 +338,7 @@ impl Sessions {
                     tenant,
                     family_id: row.family_id,
                     refresh_token: successor,
+                    amr,
                 }))
             } else {
                 Refreshed::Invalid

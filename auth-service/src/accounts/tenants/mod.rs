@@ -194,6 +194,7 @@ pub async fn create_tenant(
         max_users: Set(max_users),
         signup_policy: Set(signup_policy),
         created_at: Set(Utc::now()),
+        mfa_required: Set(tenant::MfaPolicy::None),
     };
     model.insert(db).await.map_err(|e| {
         if matches!(

@@ -22,6 +22,9 @@ pub struct Model {
     pub last_used_at: DateTimeUtc,
     /// Set once, by any revocation; a revoked family never rotates again.
     pub revoked_at: Option<DateTimeUtc>,
+    /// How the sign-in was authenticated (RFC 8176 values, space-separated): the access
+    /// tokens' `amr`.
+    pub amr: String,
 }
 
 /// No navigable relations: queries join by hand.

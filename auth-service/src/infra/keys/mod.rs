@@ -242,6 +242,34 @@ impl KeyRing {
         }
     }
 
+    /// Encrypts a user secret at rest (the second factor's) with the key-encryption key's
+    /// AEAD, bound to `aad`; with HS512 (no key-encryption key) under a key derived from
+    /// `JWT_SECRET`.
+    ///
+    /// # Errors
+    /// Never in practice.
+    pub fn seal(&self, aad: &str, plaintext: &[u8]) -> anyhow::Result<Vec<u8>> {
+        match &self.inner.source {
+            Source::Fixed { .. } => {
+                Kek::from_bytes(self.derive_secret("secrets at rest")).encrypt(aad, plaintext)
+            }
+            Source::Database { kek, .. } => kek.encrypt(aad, plaintext),
+        }
+    }
+
+    /// The plaintext of [`KeyRing::seal`]'s output.
+    ///
+    /// # Errors
+    /// Another key, another `aad`, or a damaged ciphertext.
+    pub fn open_sealed(&self, aad: &str, blob: &[u8]) -> anyhow::Result<SecretSlice<u8>> {
+        match &self.inner.source {
+            Source::Fixed { .. } => {
+                Kek::from_bytes(self.derive_secret("secrets at rest")).decrypt(aad, blob)
+            }
+            Source::Database { kek, .. } => kek.decrypt(aad, blob),
+        }
+    }
+
     /// Rereads the keys unless a read that began after `since` already finished (so a
     /// burst of callers shares one read).
     ///
@@ -375,6 +403,14 @@ impl CurrentSigner {
     /// No key signs, or signing failed.
     pub fn issue(&self, input: &AccessTokenInput) -> anyhow::Result<String> {
         Ok(self.0.signer()?.issue(input)?)
+    }
+
+    /// [`CurrentSigner::issue`] with an `amr` claim.
+    ///
+    /// # Errors
+    /// No key signs now, or signing failed.
+    pub fn issue_with_amr(&self, input: &AccessTokenInput, amr: &[&str]) -> anyhow::Result<String> {
+        Ok(self.0.signer()?.issue_with_amr(input, amr)?)
     }
 
     /// Signs `claims` as given with the current key (tests craft tokens with it).
