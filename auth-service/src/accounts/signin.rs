@@ -76,6 +76,8 @@ pub async fn sign_in(
         Ok(SignIn::Failed) => "failure",
         Ok(SignIn::Throttled(_)) => "throttled",
         Ok(SignIn::Unverified) => "unverified",
+        Ok(SignIn::SecondFactor(_)) => "second_factor",
+        Ok(SignIn::SetupRequired(_)) => "setup_required",
         Err(_) => "error",
     });
     result

@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-/// Sign-in attempts by `outcome`: `success`, `failure`, `throttled`, `unverified` (right password, address not yet verified), `error`.
+/// Sign-in attempts by `outcome`: `success`, `failure`, `throttled`, `unverified` (right password, address not yet verified), `second_factor` (right password, a code is asked), `setup_required` (right password, the tenant requires a second factor), `error`.
 pub const SIGN_INS: &str = "auth_sign_ins_total";
 /// Requests refused by a limit, by `limit` (`sign_in_lock` for the account/address
 /// throttle, else the rate limit: `sign_in`, `sign_up`, `refresh`, …).

@@ -36,6 +36,7 @@ async fn family(
         expires_at: Set(now + Duration::hours(expires)),
         last_used_at: Set(now - Duration::days(1)),
         revoked_at: Set(revoked.map(|h| now + Duration::hours(h))),
+        amr: Set("pwd".to_owned()),
     }
     .insert(&app.state.db)
     .await

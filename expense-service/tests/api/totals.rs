@@ -47,6 +47,7 @@ fn scope() -> TenantScope {
         email: "o@t.test".into(),
         name: "Owner".into(),
         email_verified: true,
+        amr: Vec::new(),
         sid: None,
     }))
 }
