@@ -19,7 +19,8 @@ use std::time::Duration;
 use chrono::Utc;
 use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, TransactionTrait,
+    ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, PaginatorTrait, QueryFilter,
+    TransactionTrait,
 };
 use secrecy::SecretString;
 use uuid::Uuid;
@@ -118,14 +119,102 @@ pub async fn events_last_hour(
         .await
 }
 
+/// Runs `request` after the answer: spawned, its failures logged as `what`, never seen
+/// (the front ends answer every "mail me a link" request the same, at the same speed).
+pub fn spawn_after_answer(
+    what: &'static str,
+    request: impl Future<Output = Result<bool, AppError>> + Send + 'static,
+) {
+    tokio::spawn(async move {
+        if let Err(e) = request.await {
+            tracing::error!(error = %e, "{what} failed");
+        }
+    });
+}
+
 /// Runs `request_reset` after the answer: spawned, its failures logged, never seen.
 pub fn spawn_request(state: &AppState, slug: String, email: String, ctx: EventContext) {
     let state = state.clone();
-    tokio::spawn(async move {
-        if let Err(e) = request_reset(&state, &slug, &email, &ctx).await {
-            tracing::error!(error = %e, "password-reset request failed");
-        }
+    spawn_after_answer("password-reset request", async move {
+        request_reset(&state, &slug, &email, &ctx).await
     });
+}
+
+/// A transaction that starts by write-locking the account's row ([`lock_user`]), or
+/// `None` when the account already had [`PER_ACCOUNT_PER_HOUR`] `event`s in the last hour
+/// (the per-account cap of every mailed link).
+///
+/// # Errors
+/// A database failure.
+pub async fn capped_txn(
+    state: &AppState,
+    user_id: Uuid,
+    event: AuditEvent,
+) -> Result<Option<DatabaseTransaction>, AppError> {
+    let txn = state.db.begin().await?;
+    lock_user(&txn, user_id).await?;
+    if events_last_hour(&txn, user_id, event).await? >= PER_ACCOUNT_PER_HOUR {
+        tracing::info!(%user_id, ?event, "per-account mail cap reached: nothing sent");
+        return Ok(None);
+    }
+    Ok(Some(txn))
+}
+
+/// A mailed link: which kind, for which account and address, the page it opens and the
+/// audit event that records (and caps) it.
+pub struct LinkMail<'a> {
+    /// What the link does.
+    pub kind: LinkKind,
+    /// The account's organization.
+    pub tenant: &'a tenant::Model,
+    /// The account.
+    pub user: &'a user::Model,
+    /// The address the link goes to (the account's, or the new one of an address change).
+    pub to: &'a str,
+    /// The page the link opens (`/password/reset`, `/verify-email`).
+    pub path: &'static str,
+    /// Recorded with the mail; [`capped_txn`] counts it.
+    pub event: AuditEvent,
+}
+
+/// Issues `m`'s link (older ones of its kind die), queues the mail `body` renders around
+/// the link's URL, and records `m.event`, all inside `txn`; call [`commit_and_send`] after.
+///
+/// # Errors
+/// A database or template failure.
+pub async fn queue_link_mail(
+    txn: &impl ConnectionTrait,
+    state: &AppState,
+    m: LinkMail<'_>,
+    ctx: &EventContext,
+    body: impl FnOnce(&str) -> Result<Mail, askama::Error>,
+) -> Result<(), AppError> {
+    let (_, token) = links::issue(
+        txn,
+        NewLink {
+            kind: m.kind,
+            tenant_id: m.tenant.id,
+            user_id: Some(m.user.id),
+            email: m.to.to_owned(),
+            role: None,
+            created_by: None,
+        },
+    )
+    .await?;
+    let mail = body(&link_url(state, m.path, &token)).map_err(|e| AppError::Internal(e.into()))?;
+    mail::enqueue(txn, &mail).await?;
+    audit::record(txn, m.event, Some(m.tenant.id), Some(m.user.id), ctx, None).await?;
+    Ok(())
+}
+
+/// Commits the mail's transaction and wakes the delivery worker.
+///
+/// # Errors
+/// A database failure.
+pub async fn commit_and_send(state: &AppState, txn: DatabaseTransaction) -> Result<(), AppError> {
+    txn.commit().await?;
+    state.mailer.wake();
+    Ok(())
 }
 
 /// Mails a reset link to an active account (within the per-account cap); does nothing
@@ -142,47 +231,29 @@ pub async fn request_reset(
     let Some((tenant, user)) = active_account(&state.db, slug, email).await? else {
         return Ok(false);
     };
-    let txn = state.db.begin().await?;
-    lock_user(&txn, user.id).await?;
-    if events_last_hour(&txn, user.id, AuditEvent::PasswordResetRequested).await?
-        >= PER_ACCOUNT_PER_HOUR
-    {
-        tracing::info!(user_id = %user.id, "password-reset mail cap reached: nothing sent");
+    let event = AuditEvent::PasswordResetRequested;
+    let Some(txn) = capped_txn(state, user.id, event).await? else {
         return Ok(false);
-    }
-    let (_, token) = links::issue(
-        &txn,
-        NewLink {
-            kind: LinkKind::PasswordReset,
-            tenant_id: tenant.id,
-            user_id: Some(user.id),
-            email: user.email.clone(),
-            role: None,
-            created_by: None,
-        },
-    )
-    .await?;
-    let link = link_url(state, "/password/reset", &token);
-    let body = ResetMail {
-        name: &user.first_name,
-        organization: &tenant.name,
-        link: &link,
-        minutes: links::RESET_TTL.as_secs() / 60,
     };
-    let mail = Mail::from_template(&user.email, "Reset your password", &body)
-        .map_err(|e| AppError::Internal(e.into()))?;
-    mail::enqueue(&txn, &mail).await?;
-    audit::record(
-        &txn,
-        AuditEvent::PasswordResetRequested,
-        Some(tenant.id),
-        Some(user.id),
-        ctx,
-        None,
-    )
+    let m = LinkMail {
+        kind: LinkKind::PasswordReset,
+        tenant: &tenant,
+        user: &user,
+        to: &user.email,
+        path: "/password/reset",
+        event,
+    };
+    queue_link_mail(&txn, state, m, ctx, |link| {
+        let body = ResetMail {
+            name: &user.first_name,
+            organization: &tenant.name,
+            link,
+            minutes: links::RESET_TTL.as_secs() / 60,
+        };
+        Mail::from_template(&user.email, "Reset your password", &body)
+    })
     .await?;
-    txn.commit().await?;
-    state.mailer.wake();
+    commit_and_send(state, txn).await?;
     Ok(true)
 }
 

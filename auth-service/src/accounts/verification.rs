@@ -7,7 +7,7 @@
 //!   sign-up's own transaction ([`queue_verification`]).
 //! - A resend ([`request_resend`]) answers like a reset request: spawned after the
 //!   answer, only for an active, unverified account, at most
-//!   [`PER_ACCOUNT_PER_HOUR`] per hour (counted from `verification_sent` audit rows).
+//!   [`PER_ACCOUNT_PER_HOUR`](crate::accounts::recovery::PER_ACCOUNT_PER_HOUR) per hour (counted from `verification_sent` audit rows).
 //! - A change of address ([`request_email_change`], current password re-checked under
 //!   the sign-in throttle) mails a `ChangeEmail` link to the NEW address; nothing
 //!   changes until it is used.
@@ -19,9 +19,10 @@ use sea_orm::sea_query::Expr;
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, TransactionTrait};
 use uuid::Uuid;
 
-use crate::accounts::links::{self, LinkError, NewLink};
+use crate::accounts::links::{self, LinkError};
 use crate::accounts::recovery::{
-    PER_ACCOUNT_PER_HOUR, active_account, events_last_hour, link_url, lock_user,
+    LinkMail, active_account, capped_txn, commit_and_send, lock_user, queue_link_mail,
+    spawn_after_answer,
 };
 use crate::accounts::signin::{self, PasswordCheck};
 use crate::accounts::throttle::Throttled;
@@ -77,44 +78,30 @@ pub async fn queue_verification(
     user: &user::Model,
     ctx: &EventContext,
 ) -> Result<(), AppError> {
-    let (_, token) = links::issue(
-        txn,
-        NewLink {
-            kind: LinkKind::VerifyEmail,
-            tenant_id: tenant.id,
-            user_id: Some(user.id),
-            email: user.email.clone(),
-            role: None,
-            created_by: None,
-        },
-    )
-    .await?;
-    let link = link_url(state, "/verify-email", &token);
-    let body = VerifyMail {
-        name: &user.first_name,
-        organization: &tenant.name,
-        link: &link,
+    let m = LinkMail {
+        kind: LinkKind::VerifyEmail,
+        tenant,
+        user,
+        to: &user.email,
+        path: "/verify-email",
+        event: AuditEvent::VerificationSent,
     };
-    mail::enqueue(txn, &render(&user.email, "Confirm your address", &body)?).await?;
-    audit::record(
-        txn,
-        AuditEvent::VerificationSent,
-        Some(tenant.id),
-        Some(user.id),
-        ctx,
-        None,
-    )
-    .await?;
-    Ok(())
+    queue_link_mail(txn, state, m, ctx, |link| {
+        let body = VerifyMail {
+            name: &user.first_name,
+            organization: &tenant.name,
+            link,
+        };
+        Mail::from_template(&user.email, "Confirm your address", &body)
+    })
+    .await
 }
 
 /// Runs [`request_resend`] after the answer: spawned, its failures logged, never seen.
 pub fn spawn_resend(state: &AppState, slug: String, email: String, ctx: EventContext) {
     let state = state.clone();
-    tokio::spawn(async move {
-        if let Err(e) = request_resend(&state, &slug, &email, &ctx).await {
-            tracing::error!(error = %e, "verification resend failed");
-        }
+    spawn_after_answer("verification resend", async move {
+        request_resend(&state, &slug, &email, &ctx).await
     });
 }
 
@@ -136,16 +123,11 @@ pub async fn request_resend(
     if user.email_verified {
         return Ok(false);
     }
-    let txn = state.db.begin().await?;
-    lock_user(&txn, user.id).await?;
-    if events_last_hour(&txn, user.id, AuditEvent::VerificationSent).await? >= PER_ACCOUNT_PER_HOUR
-    {
-        tracing::info!(user_id = %user.id, "verification mail cap reached: nothing sent");
+    let Some(txn) = capped_txn(state, user.id, AuditEvent::VerificationSent).await? else {
         return Ok(false);
-    }
+    };
     queue_verification(&txn, state, &tenant, &user, ctx).await?;
-    txn.commit().await?;
-    state.mailer.wake();
+    commit_and_send(state, txn).await?;
     Ok(true)
 }
 
@@ -392,18 +374,15 @@ pub async fn request_email_change(
     let Some(email) = email.filter(|_| problems.is_empty()) else {
         return Ok(EmailChange::Refused(problems));
     };
-    let txn = state.db.begin().await?;
-    lock_user(&txn, user.id).await?;
     // No mail bombing through address changes either: the same per-account cap as the
     // other link mails (the account is signed in and its password checked: saying so is safe).
-    if events_last_hour(&txn, user.id, AuditEvent::EmailChangeRequested).await?
-        >= PER_ACCOUNT_PER_HOUR
-    {
+    let event = AuditEvent::EmailChangeRequested;
+    let Some(txn) = capped_txn(state, user.id, event).await? else {
         return Ok(EmailChange::Refused(vec![(
             EmailField::Email,
             TOO_MANY_CHANGES.to_owned(),
         )]));
-    }
+    };
     if users::find_by_email(&txn, tenant.id, email.normalized())
         .await?
         .is_some()
@@ -413,39 +392,23 @@ pub async fn request_email_change(
             ADDRESS_TAKEN.to_owned(),
         )]));
     }
-    let (_, token) = links::issue(
-        &txn,
-        NewLink {
-            kind: LinkKind::ChangeEmail,
-            tenant_id: tenant.id,
-            user_id: Some(user.id),
-            email: email.as_str().to_owned(),
-            role: None,
-            created_by: None,
-        },
-    )
-    .await?;
-    let link = link_url(state, "/verify-email", &token);
-    let body = ChangeMail {
-        name: &user.first_name,
-        organization: &tenant.name,
-        link: &link,
+    let m = LinkMail {
+        kind: LinkKind::ChangeEmail,
+        tenant,
+        user,
+        to: email.as_str(),
+        path: "/verify-email",
+        event,
     };
-    mail::enqueue(
-        &txn,
-        &render(email.as_str(), "Confirm your new address", &body)?,
-    )
+    queue_link_mail(&txn, state, m, ctx, |link| {
+        let body = ChangeMail {
+            name: &user.first_name,
+            organization: &tenant.name,
+            link,
+        };
+        Mail::from_template(email.as_str(), "Confirm your new address", &body)
+    })
     .await?;
-    audit::record(
-        &txn,
-        AuditEvent::EmailChangeRequested,
-        Some(tenant.id),
-        Some(user.id),
-        ctx,
-        None,
-    )
-    .await?;
-    txn.commit().await?;
-    state.mailer.wake();
+    commit_and_send(state, txn).await?;
     Ok(EmailChange::Requested)
 }

@@ -121,18 +121,39 @@ pub fn prefill(uri: &http::Uri) -> AskForm {
     }
 }
 
-fn forgot_page(state: &AppState, headers: &HeaderMap, typed: &AskForm, sent: bool) -> Reply {
+/// The words of a "mail me a link" page (forgot password, resend the confirmation).
+pub struct AskCopy {
+    /// Heading and title.
+    pub title: &'static str,
+    /// The sentence under the heading.
+    pub intro: &'static str,
+    /// Where the form posts.
+    pub action: &'static str,
+    /// The button.
+    pub button: &'static str,
+    /// What the page says after every request (the same whether or not a mail went out).
+    pub sent_notice: &'static str,
+}
+
+/// An ask-for-a-link page, pre-filled with `typed`; `sent` adds the notice.
+pub fn ask_page(
+    state: &AppState,
+    headers: &HeaderMap,
+    copy: &AskCopy,
+    typed: &AskForm,
+    sent: bool,
+) -> Reply {
     let pre = state.csrf.pre_session(headers);
     Reply::page(
         StatusCode::OK,
         &AskLinkPage {
             errors: Vec::new(),
-            title: "Forgot your password?",
-            intro: "Give your organization and the address you sign in with; we will mail you a link to choose a new password.",
-            action: "/password/forgot",
-            button: "Send me a link",
+            title: copy.title,
+            intro: copy.intro,
+            action: copy.action,
+            button: copy.button,
             sent,
-            sent_notice: RESET_SENT,
+            sent_notice: copy.sent_notice,
             csrf_token: pre.form_token,
             tenant: typed.tenant.clone(),
             email: typed.email.clone(),
@@ -141,8 +162,16 @@ fn forgot_page(state: &AppState, headers: &HeaderMap, typed: &AskForm, sent: boo
     .maybe_cookie(pre.new_cookie.as_ref())
 }
 
+const FORGOT: AskCopy = AskCopy {
+    title: "Forgot your password?",
+    intro: "Give your organization and the address you sign in with; we will mail you a link to choose a new password.",
+    action: "/password/forgot",
+    button: "Send me a link",
+    sent_notice: RESET_SENT,
+};
+
 async fn forgot_form(State(state): State<AppState>, meta: Meta, uri: http::Uri) -> Response {
-    forgot_page(&state, &meta.headers, &prefill(&uri), false).into_response()
+    ask_page(&state, &meta.headers, &FORGOT, &prefill(&uri), false).into_response()
 }
 
 async fn forgot_submit(
@@ -158,7 +187,7 @@ async fn forgot_submit(
         form.email.clone(),
         meta.event_context(),
     );
-    forgot_page(&state, &meta.headers, &form, true).into_response()
+    ask_page(&state, &meta.headers, &FORGOT, &form, true).into_response()
 }
 
 /// The `400` page for a reset link that does not work.

@@ -10,10 +10,10 @@ use axum::Router;
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use http::{HeaderMap, StatusCode};
+use http::StatusCode;
 
 use super::form::CsrfForm;
-use super::recovery::{AskForm, AskLinkPage, LinkInvalidPage, prefill};
+use super::recovery::{AskCopy, AskForm, LinkInvalidPage, ask_page, prefill};
 use super::views::Reply;
 use crate::accounts::verification::{self, ADDRESS_TAKEN, Verification};
 use crate::error::AppError;
@@ -32,28 +32,16 @@ pub fn router() -> Router<AppState> {
 pub const RESEND_SENT: &str = "If an account with this address in this organization is still waiting \
 for confirmation, we have sent it a new link. The link works for 24 hours.";
 
-fn resend_page(state: &AppState, headers: &HeaderMap, typed: &AskForm, sent: bool) -> Reply {
-    let pre = state.csrf.pre_session(headers);
-    Reply::page(
-        StatusCode::OK,
-        &AskLinkPage {
-            errors: Vec::new(),
-            title: "Confirm your address",
-            intro: "Give your organization and your address; we will mail you a new link to confirm it.",
-            action: "/verify-email/resend",
-            button: "Send a new link",
-            sent,
-            sent_notice: RESEND_SENT,
-            csrf_token: pre.form_token,
-            tenant: typed.tenant.clone(),
-            email: typed.email.clone(),
-        },
-    )
-    .maybe_cookie(pre.new_cookie.as_ref())
-}
+const RESEND: AskCopy = AskCopy {
+    title: "Confirm your address",
+    intro: "Give your organization and your address; we will mail you a new link to confirm it.",
+    action: "/verify-email/resend",
+    button: "Send a new link",
+    sent_notice: RESEND_SENT,
+};
 
 async fn resend_form(State(state): State<AppState>, meta: Meta, uri: http::Uri) -> Response {
-    resend_page(&state, &meta.headers, &prefill(&uri), false).into_response()
+    ask_page(&state, &meta.headers, &RESEND, &prefill(&uri), false).into_response()
 }
 
 async fn resend_submit(
@@ -68,7 +56,7 @@ async fn resend_submit(
         form.email.clone(),
         meta.event_context(),
     );
-    resend_page(&state, &meta.headers, &form, true).into_response()
+    ask_page(&state, &meta.headers, &RESEND, &form, true).into_response()
 }
 
 fn invalid(message: &'static str, again_href: &'static str, again_label: &'static str) -> Response {
