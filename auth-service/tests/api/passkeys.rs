@@ -571,6 +571,21 @@ async fn passkeys_sign_in_without_a_user_name_and_refuse_replays_and_forgeries(b
     .await;
     assert_eq!(res.status(), 401);
     assert!(alert(&res.text().await.unwrap()).contains(passkeys::NOT_REGISTERED));
+    // Another key claiming ada's credential id and user handle: the signature fails.
+    let (_, options, _) = web.options("/login/passkey/options", &csrf).await;
+    let mut impostor = SoftKey::new();
+    impostor.credential_id = key.credential_id.clone();
+    impostor.user_handle = key.user_handle.clone();
+    impostor.counter = 100;
+    let res = login_with(
+        &web,
+        &csrf,
+        &impostor.assert(&options, &Claims::default()),
+        next,
+    )
+    .await;
+    assert_eq!(res.status(), 401);
+    assert!(alert(&res.text().await.unwrap()).contains(passkeys::NOT_ACCEPTED));
     // An expired ceremony.
     let (_, options, _) = web.options("/login/passkey/options", &csrf).await;
     passkey_challenge::Entity::update_many()
