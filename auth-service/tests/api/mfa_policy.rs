@@ -14,13 +14,14 @@ use serde_json::json;
 use shared_jwt::Role;
 use uuid::Uuid;
 
-use crate::api::helpers::{Backend, PASSWORD, TestApp, find_cookie, location};
+use crate::api::helpers::{Backend, PASSWORD, TestApp, alert, csrf_from, find_cookie, location};
 use crate::api::json_helpers::{post, tokens};
 use test_support::db_tests;
 
 db_tests!(
     mfa_policy_refuses_refreshing_a_sign_in_without_a_second_factor,
     mfa_policy_members_page_shows_who_has_a_second_factor,
+    mfa_policy_lets_the_app_go_when_a_passkey_remains,
 );
 
 async fn set_policy(app: &TestApp, tenant_id: Uuid, policy: MfaPolicy) {
@@ -188,4 +189,55 @@ async fn mfa_policy_members_page_shows_who_has_a_second_factor(b: Backend) {
             "{email}: {row}"
         );
     }
+}
+
+async fn add_passkey_row(app: &TestApp, user: &auth_service::entities::user::Model) {
+    passkey::ActiveModel {
+        id: Set(Uuid::new_v4()),
+        user_id: Set(user.id),
+        tenant_id: Set(user.tenant_id),
+        credential_id: Set(format!("cred-{}", user.id)),
+        passkey: Set("{}".to_owned()),
+        name: Set("laptop".to_owned()),
+        created_at: Set(Utc::now()),
+        last_used_at: Set(None),
+    }
+    .insert(&app.state.db)
+    .await
+    .unwrap();
+}
+
+async fn disable(app: &TestApp, csrf: &str) -> reqwest::Response {
+    app.post_form(
+        "/account/mfa/disable",
+        &[("csrf_token", csrf), ("password", PASSWORD)],
+    )
+    .await
+}
+
+async fn mfa_policy_lets_the_app_go_when_a_passkey_remains(b: Backend) {
+    use auth_service::accounts::mfa;
+    let app = TestApp::spawn(b).await;
+    let (tenant, ada) = app.acme().await;
+    assert_eq!(
+        app.login("acme", "ada@acme.test", PASSWORD, "/")
+            .await
+            .status(),
+        303
+    );
+    enable_totp(&app, ada.id).await;
+    set_policy(&app, tenant.id, MfaPolicy::Everyone).await;
+    // The app is the last factor: refused, nothing changed.
+    let csrf = csrf_from(&app.get("/account/mfa").await.text().await.unwrap());
+    let res = disable(&app, &csrf).await;
+    assert_eq!(res.status(), 403);
+    assert!(alert(&res.text().await.unwrap()).contains(mfa::POLICY_REQUIRES));
+    assert!(mfa::has_totp(&app.state.db, ada.id).await.unwrap());
+    // With a passkey besides it, the app may go; the passkey stays the factor.
+    add_passkey_row(&app, &ada).await;
+    let res = disable(&app, &csrf).await;
+    assert_eq!(res.status(), 200);
+    assert!(!mfa::has_totp(&app.state.db, ada.id).await.unwrap());
+    assert!(mfa::has_second_factor(&app.state.db, ada.id).await.unwrap());
+    assert_eq!(app.count_events("mfa_disabled").await, 1);
 }
