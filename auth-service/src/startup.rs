@@ -11,6 +11,7 @@ use secrecy::{ExposeSecret, SecretSlice};
 use shared_jwt::CookieSettings;
 use tokio::net::TcpListener;
 
+use crate::accounts::passkeys::RelyingParty;
 use crate::accounts::sessions::Sessions;
 use crate::accounts::throttle::Throttle;
 use crate::config::Settings;
@@ -118,7 +119,13 @@ impl Application {
             .await
             .with_context(|| format!("BIND {}", settings.bind))?;
         let address = listener.local_addr()?;
+        let passkeys = RelyingParty::new(
+            &settings.public_url,
+            settings.cookie_domain.as_deref(),
+            "Sign-in",
+        );
         let state = AppState {
+            passkeys,
             db,
             settings: Arc::new(settings),
             signer: CurrentSigner(keys.clone()),

@@ -5,6 +5,7 @@ use std::sync::Arc;
 use sea_orm::DatabaseConnection;
 use shared_jwt::{CookieSettings, Verifier};
 
+use crate::accounts::passkeys::RelyingParty;
 use crate::accounts::sessions::Sessions;
 use crate::accounts::throttle::Throttle;
 use crate::config::Settings;
@@ -45,4 +46,6 @@ pub struct AppState {
     pub rate_limits: RateLimits,
     /// Wakes the mail worker after a commit that queued mail.
     pub mailer: Mailer,
+    /// The WebAuthn relying party of passkeys.
+    pub passkeys: RelyingParty,
 }

@@ -12,6 +12,7 @@ mod m20261130_000002_refresh_families;
 mod m20261201_000001_account_lifecycle;
 mod m20261201_000002_signing_keys;
 mod m20261202_000001_second_factor;
+mod m20261203_000001_passkeys;
 
 /// The ordered list of auth-service migrations.
 #[derive(Debug)]
@@ -27,6 +28,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000001_account_lifecycle::Migration),
             Box::new(m20261201_000002_signing_keys::Migration),
             Box::new(m20261202_000001_second_factor::Migration),
+            Box::new(m20261203_000001_passkeys::Migration),
         ]
     }
 }

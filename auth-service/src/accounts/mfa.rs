@@ -19,8 +19,8 @@ use std::net::IpAddr;
 use chrono::{Duration, Utc};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, PaginatorTrait,
-    QueryFilter, Set, TransactionTrait,
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, EntityTrait,
+    PaginatorTrait, QueryFilter, Set, TransactionTrait,
 };
 use secrecy::ExposeSecret as _;
 use uuid::Uuid;
@@ -30,7 +30,7 @@ use crate::accounts::throttle::{AttemptKeys, Throttled};
 use crate::error::AppError;
 use crate::infra::audit::{self, AuditEvent, EventContext};
 use crate::infra::crypto::{fill_random, random_token, sha256_hex};
-use crate::infra::entities::{mfa_challenge, recovery_code, tenant, user, user_totp};
+use crate::infra::entities::{mfa_challenge, passkey, recovery_code, tenant, user, user_totp};
 use crate::state::AppState;
 
 /// How long a pending second step lives.
@@ -101,7 +101,31 @@ pub async fn totp_row(
     user_totp::Entity::find_by_id(user_id).one(db).await
 }
 
-/// Whether the user has a confirmed second factor.
+/// Whether the user has a confirmed authenticator app.
+///
+/// # Errors
+/// A database failure.
+pub async fn has_totp(db: &impl ConnectionTrait, user_id: Uuid) -> Result<bool, sea_orm::DbErr> {
+    Ok(totp_row(db, user_id)
+        .await?
+        .is_some_and(|r| r.enabled_at.is_some()))
+}
+
+/// How many passkeys the user has.
+///
+/// # Errors
+/// A database failure.
+pub async fn passkey_count(
+    db: &impl ConnectionTrait,
+    user_id: Uuid,
+) -> Result<u64, sea_orm::DbErr> {
+    passkey::Entity::find()
+        .filter(passkey::Column::UserId.eq(user_id))
+        .count(db)
+        .await
+}
+
+/// Whether the user has a second factor: a confirmed authenticator app or a passkey.
 ///
 /// # Errors
 /// A database failure.
@@ -109,9 +133,98 @@ pub async fn has_second_factor(
     db: &impl ConnectionTrait,
     user_id: Uuid,
 ) -> Result<bool, sea_orm::DbErr> {
-    Ok(totp_row(db, user_id)
+    Ok(has_totp(db, user_id).await? || passkey_count(db, user_id).await? > 0)
+}
+
+/// Which of `user_ids` have a second factor (for the members page: one query per kind).
+///
+/// # Errors
+/// A database failure.
+pub async fn users_with_second_factor(
+    db: &impl ConnectionTrait,
+    user_ids: &[Uuid],
+) -> Result<std::collections::HashSet<Uuid>, sea_orm::DbErr> {
+    let mut found = std::collections::HashSet::new();
+    for chunk in user_ids.chunks(500) {
+        let totp = user_totp::Entity::find()
+            .filter(user_totp::Column::UserId.is_in(chunk.iter().copied()))
+            .filter(user_totp::Column::EnabledAt.is_not_null())
+            .all(db)
+            .await?;
+        found.extend(totp.into_iter().map(|r| r.user_id));
+        let keys = passkey::Entity::find()
+            .filter(passkey::Column::UserId.is_in(chunk.iter().copied()))
+            .all(db)
+            .await?;
+        found.extend(keys.into_iter().map(|r| r.user_id));
+    }
+    Ok(found)
+}
+
+/// What [`reset`] removed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Reset {
+    /// An authenticator app (confirmed or in set-up) was removed.
+    pub totp: bool,
+    /// Recovery codes removed (used or not).
+    pub recovery_codes: u64,
+    /// Passkeys removed.
+    pub passkeys: u64,
+    /// Refresh tokens revoked (every session of the user ended).
+    pub revoked_refresh_tokens: u64,
+}
+
+/// The operator's recovery path (`auth-service user reset-mfa`): removes the user's
+/// authenticator app, recovery codes and passkeys, ends every session of the user (so a
+/// session opened by whoever held the lost factor ends too) and records `mfa_reset`, in
+/// one transaction. The tenant policy still applies: a covered user sets a factor up at
+/// the next sign-in.
+///
+/// # Errors
+/// A database failure.
+pub async fn reset(
+    db: &DatabaseConnection,
+    user: &user::Model,
+    ctx: &EventContext,
+    detail: &str,
+) -> Result<Reset, sea_orm::DbErr> {
+    let txn = db.begin().await?;
+    let totp = user_totp::Entity::delete_by_id(user.id)
+        .exec(&txn)
         .await?
-        .is_some_and(|r| r.enabled_at.is_some()))
+        .rows_affected
+        > 0;
+    let recovery_codes = recovery_code::Entity::delete_many()
+        .filter(recovery_code::Column::UserId.eq(user.id))
+        .exec(&txn)
+        .await?
+        .rows_affected;
+    let passkeys = passkey::Entity::delete_many()
+        .filter(passkey::Column::UserId.eq(user.id))
+        .exec(&txn)
+        .await?
+        .rows_affected;
+    let revoked_refresh_tokens =
+        crate::accounts::sessions::revoke_all_for_user(&txn, user.id).await?;
+    audit::record(
+        &txn,
+        AuditEvent::MfaReset,
+        Some(user.tenant_id),
+        Some(user.id),
+        ctx,
+        Some(format!(
+            "{detail}: authenticator app {}, {recovery_codes} recovery codes, {passkeys} passkeys",
+            if totp { "removed" } else { "none" }
+        )),
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(Reset {
+        totp,
+        recovery_codes,
+        passkeys,
+        revoked_refresh_tokens,
+    })
 }
 
 /// How many unused recovery codes the user has.
@@ -168,7 +281,7 @@ pub async fn begin_setup(
         .seal(&aad(user.id), &secret)
         .map_err(AppError::Internal)?;
     let txn = state.db.begin().await?;
-    if has_second_factor(&txn, user.id).await? {
+    if has_totp(&txn, user.id).await? {
         return Ok(None);
     }
     user_totp::Entity::delete_by_id(user.id).exec(&txn).await?;
@@ -352,8 +465,9 @@ pub fn policy_requires(tenant: &tenant::Model, user: &user::Model) -> bool {
     tenant.mfa_required.covers(user.role)
 }
 
-/// Removes the second factor after re-checking the password (counted like a sign-in);
-/// `None` (nothing checked or changed) when the tenant policy requires one.
+/// Removes the authenticator app after re-checking the password (counted like a
+/// sign-in); `None` (nothing changed) when it is the last factor and the tenant policy
+/// requires one. Recovery codes go too unless a passkey remains.
 ///
 /// # Errors
 /// A database failure, or hashing busy/failed.
@@ -365,7 +479,9 @@ pub async fn disable(
     ip: IpAddr,
     ctx: &EventContext,
 ) -> Result<Option<PasswordCheck>, AppError> {
-    if policy_requires(tenant, user) {
+    // Refused before the password is checked when the app is the last factor…
+    let covered = policy_requires(tenant, user);
+    if covered && passkey_count(&state.db, user.id).await? == 0 {
         return Ok(None);
     }
     let check = signin::check_password(state, user, tenant, password, ip, ctx).await?;
@@ -374,10 +490,18 @@ pub async fn disable(
     }
     let txn = state.db.begin().await?;
     user_totp::Entity::delete_by_id(user.id).exec(&txn).await?;
-    recovery_code::Entity::delete_many()
-        .filter(recovery_code::Column::UserId.eq(user.id))
-        .exec(&txn)
-        .await?;
+    // …and again inside the transaction (a passkey may have been removed meanwhile).
+    let passkeys_left = passkey_count(&txn, user.id).await?;
+    if covered && passkeys_left == 0 {
+        return Ok(None);
+    }
+    if passkeys_left == 0 {
+        // Recovery codes back up the factors: with none left they go too.
+        recovery_code::Entity::delete_many()
+            .filter(recovery_code::Column::UserId.eq(user.id))
+            .exec(&txn)
+            .await?;
+    }
     audit::record(
         &txn,
         AuditEvent::MfaDisabled,
@@ -428,41 +552,101 @@ pub async fn check_code(
     Ok(outcome)
 }
 
+/// What checking a passkey as the second step gave.
+#[derive(Debug)]
+pub enum PasskeyCheck {
+    /// Accepted: the passkey's name.
+    Ok(String),
+    /// Refused (counted like a wrong password), with the message.
+    Refused(&'static str),
+    /// Too many failures: refused without checking.
+    Throttled(Throttled),
+}
+
+/// Checks a passkey answer as the second step, under the same password-guessing limits as
+/// a code ([`check_code`]): a refused answer counts as a failure.
+///
+/// # Errors
+/// A database failure.
+pub async fn check_passkey(
+    state: &AppState,
+    user: &user::Model,
+    tenant: &tenant::Model,
+    token: &str,
+    credential: &str,
+    ip: IpAddr,
+    ctx: &EventContext,
+) -> Result<PasskeyCheck, AppError> {
+    let keys = AttemptKeys::new(&tenant.slug, &user.email, ip);
+    let ids = (Some(tenant.id), Some(user.id));
+    let detail = "second-factor passkey".to_owned();
+    let reservation = match signin::admit(state, &keys, ids.0, ids.1, ctx, detail).await? {
+        Ok(r) => r,
+        Err(t) => return Ok(PasskeyCheck::Throttled(t)),
+    };
+    let outcome = crate::accounts::passkeys::finish_verification(
+        &state.passkeys,
+        &state.db,
+        user,
+        token,
+        credential,
+        ctx,
+    )
+    .await;
+    let outcome = match outcome {
+        Ok(o) => o,
+        Err(e) => {
+            state.throttle.cancel(&state.db, reservation).await?;
+            return Err(e);
+        }
+    };
+    let result = if outcome.is_err() {
+        Err("refused second-factor passkey")
+    } else {
+        Ok(())
+    };
+    signin::settle(state, reservation, ids, ctx, result).await?;
+    Ok(match outcome {
+        Ok(name) => PasskeyCheck::Ok(name),
+        Err(message) => PasskeyCheck::Refused(message),
+    })
+}
+
 async fn spend_code(
     state: &AppState,
     user: &user::Model,
     code: &str,
     ctx: &EventContext,
 ) -> Result<CodeCheck, AppError> {
-    let Some(row) = totp_row(&state.db, user.id).await? else {
-        return Ok(CodeCheck::Wrong);
-    };
-    if row.enabled_at.is_none() {
-        return Ok(CodeCheck::Wrong);
-    }
-    let secret = state
-        .keys
-        .open_sealed(&aad(user.id), &row.secret)
-        .map_err(AppError::Internal)?;
-    if let Some(step) = matching_step(secret.expose_secret(), code) {
-        // Accepted once: only a step later than the last accepted one wins.
-        let won = user_totp::Entity::update_many()
-            .col_expr(user_totp::Column::LastStep, Expr::value(step))
-            .filter(user_totp::Column::UserId.eq(user.id))
-            .filter(
-                Condition::any()
-                    .add(user_totp::Column::LastStep.is_null())
-                    .add(user_totp::Column::LastStep.lt(step)),
-            )
-            .exec(&state.db)
-            .await?
-            .rows_affected
-            == 1;
-        return Ok(if won {
-            CodeCheck::Totp
-        } else {
-            CodeCheck::Wrong
-        });
+    let row = totp_row(&state.db, user.id)
+        .await?
+        .filter(|r| r.enabled_at.is_some());
+    // Recovery codes also back up passkeys: without an app, only they are checked.
+    if let Some(row) = row {
+        let secret = state
+            .keys
+            .open_sealed(&aad(user.id), &row.secret)
+            .map_err(AppError::Internal)?;
+        if let Some(step) = matching_step(secret.expose_secret(), code) {
+            // Accepted once: only a step later than the last accepted one wins.
+            let won = user_totp::Entity::update_many()
+                .col_expr(user_totp::Column::LastStep, Expr::value(step))
+                .filter(user_totp::Column::UserId.eq(user.id))
+                .filter(
+                    Condition::any()
+                        .add(user_totp::Column::LastStep.is_null())
+                        .add(user_totp::Column::LastStep.lt(step)),
+                )
+                .exec(&state.db)
+                .await?
+                .rows_affected
+                == 1;
+            return Ok(if won {
+                CodeCheck::Totp
+            } else {
+                CodeCheck::Wrong
+            });
+        }
     }
     let normal = normalise_code(code);
     if normal.len() != 10 {
@@ -571,8 +755,13 @@ pub async fn consume_challenge(
         == 1)
 }
 
+/// The `amr` of a sign-in with the password and a code (app or recovery).
+pub const AMR_CODE: &str = "pwd otp mfa";
+/// The `amr` of a sign-in with the password and a passkey.
+pub const AMR_PASSKEY: &str = "pwd hwk mfa";
+
 /// Completes a sign-in whose code was right: spends the pending step and starts the
-/// session with `amr` `pwd otp mfa`; `None` when the step was spent meanwhile.
+/// session with `amr` [`AMR_CODE`]; `None` when the step was spent meanwhile.
 ///
 /// # Errors
 /// A database failure.
@@ -583,13 +772,28 @@ pub async fn complete(
     tenant: tenant::Model,
     ctx: &EventContext,
 ) -> Result<Option<crate::accounts::sessions::Session>, AppError> {
+    complete_with(state, challenge, user, tenant, ctx, AMR_CODE).await
+}
+
+/// [`complete`] with the `amr` of the second step that was used.
+///
+/// # Errors
+/// A database failure.
+pub async fn complete_with(
+    state: &AppState,
+    challenge: &mfa_challenge::Model,
+    user: user::Model,
+    tenant: tenant::Model,
+    ctx: &EventContext,
+    amr: &str,
+) -> Result<Option<crate::accounts::sessions::Session>, AppError> {
     let txn = state.db.begin().await?;
     if !consume_challenge(&txn, challenge.id).await? {
         return Ok(None);
     }
     let session = state
         .sessions
-        .start_with_amr(&txn, user, tenant, ctx, "pwd otp mfa")
+        .start_with_amr(&txn, user, tenant, ctx, amr)
         .await?;
     audit::record(
         &txn,
@@ -597,7 +801,11 @@ pub async fn complete(
         Some(session.tenant.id),
         Some(session.user.id),
         ctx,
-        Some("second factor".to_owned()),
+        Some(if amr == AMR_CODE {
+            "second factor".to_owned()
+        } else {
+            "second factor (passkey)".to_owned()
+        }),
     )
     .await?;
     txn.commit().await?;

@@ -26,6 +26,7 @@ pub mod invitations;
 pub mod links;
 pub mod mfa;
 pub mod organization;
+pub mod passkeys;
 pub mod profile;
 pub mod prune;
 pub mod recovery;

@@ -6,7 +6,8 @@
 //!   the tokens and families revoked more than [`REVOKED_RETENTION`] ago; families past
 //!   their absolute expiry;
 //! - throttle slots that left the window (failure counters and the locks they make);
-//! - link tokens used or expired;
+//! - link tokens used or expired; pending second steps (`mfa_challenges`) and passkey
+//!   ceremonies (`passkey_challenges`) used or expired;
 //! - sent mail older than [`SENT_MAIL_RETENTION`];
 //! - audit events older than `AUDIT_RETENTION` (default 90 days).
 
@@ -19,7 +20,10 @@ use serde::Serialize;
 
 use crate::accounts::throttle::Throttle;
 use crate::config::Settings;
-use crate::infra::entities::{auth_event, link_token, mail_outbox, refresh_family, refresh_token};
+use crate::infra::entities::{
+    auth_event, link_token, mail_outbox, mfa_challenge, passkey_challenge, refresh_family,
+    refresh_token,
+};
 
 /// Rows deleted per statement.
 pub const BATCH: u64 = 500;
@@ -45,6 +49,8 @@ pub struct Pruned {
     pub mail: u64,
     /// `auth_events` rows.
     pub audit_events: u64,
+    /// `mfa_challenges` and `passkey_challenges` rows.
+    pub challenges: u64,
 }
 
 fn ago(now: DateTime<Utc>, d: Duration) -> DateTime<Utc> {
@@ -138,6 +144,22 @@ pub async fn prune(
         Expr::col(auth_event::Column::CreatedAt).lt(ago(now, settings.audit_retention)),
     )
     .await?;
+    let challenges = delete_batched::<mfa_challenge::Entity, _>(
+        db,
+        mfa_challenge::Column::Id,
+        Expr::col(mfa_challenge::Column::UsedAt)
+            .is_not_null()
+            .or(Expr::col(mfa_challenge::Column::ExpiresAt).lte(now)),
+    )
+    .await?
+        + delete_batched::<passkey_challenge::Entity, _>(
+            db,
+            passkey_challenge::Column::Id,
+            Expr::col(passkey_challenge::Column::UsedAt)
+                .is_not_null()
+                .or(Expr::col(passkey_challenge::Column::ExpiresAt).lte(now)),
+        )
+        .await?;
     Ok(Pruned {
         refresh_tokens,
         refresh_families,
@@ -145,6 +167,7 @@ pub async fn prune(
         link_tokens,
         mail,
         audit_events,
+        challenges,
     })
 }
 

@@ -230,9 +230,24 @@ pub async fn check_password(
     Ok(PasswordCheck::Ok)
 }
 
-/// Presents a refresh token (from a cookie or a JSON body): the rotated session, or
-/// `None` when it is unknown, expired, revoked or replayed — a replay after the grace
-/// revokes its family and is recorded in the audit log.
+/// What presenting a refresh token gave.
+#[derive(Debug)]
+pub enum RefreshOutcome {
+    /// The rotated session.
+    Ok(Box<Session>),
+    /// Unknown, expired, revoked or replayed.
+    Invalid,
+    /// The tenant policy requires a second factor this sign-in did not use: nothing
+    /// rotated; sign in again.
+    SecondFactorRequired,
+}
+
+/// What a refresh refused under the tenant policy is told.
+pub const REFRESH_NEEDS_MFA: &str = "Your organization requires a second factor: sign in again with it (or set one up when you sign in).";
+
+/// Presents a refresh token (from a cookie or a JSON body): the rotated session, or why
+/// not — a replay after the grace revokes its family and is recorded in the audit log; a
+/// sign-in without a second factor of a user the tenant policy covers is refused.
 ///
 /// # Errors
 /// A database failure.
@@ -240,10 +255,11 @@ pub async fn refresh(
     state: &AppState,
     token: &str,
     ctx: &EventContext,
-) -> Result<Option<Session>, AppError> {
+) -> Result<RefreshOutcome, AppError> {
     match state.sessions.refresh(&state.db, token, ctx).await? {
-        Refreshed::Ok(session) => Ok(Some(*session)),
-        Refreshed::Invalid => Ok(None),
+        Refreshed::Ok(session) => Ok(RefreshOutcome::Ok(session)),
+        Refreshed::Invalid => Ok(RefreshOutcome::Invalid),
+        Refreshed::SecondFactorRequired => Ok(RefreshOutcome::SecondFactorRequired),
         Refreshed::Reused {
             family_id,
             user_id,
@@ -258,7 +274,7 @@ pub async fn refresh(
                 Some(format!("family {family_id} revoked")),
             )
             .await?;
-            Ok(None)
+            Ok(RefreshOutcome::Invalid)
         }
     }
 }

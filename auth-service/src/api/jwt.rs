@@ -12,7 +12,7 @@ use serde_json::{Value, json};
 
 use super::body::JsonBody;
 use crate::accounts::sessions::Session;
-use crate::accounts::signin::{self, Credentials, SignIn};
+use crate::accounts::signin::{self, Credentials, RefreshOutcome, SignIn};
 use crate::accounts::signout::{self, SignOut};
 use crate::accounts::{access, mfa};
 use crate::error::{AppError, FieldErrors, Unauthenticated};
@@ -141,16 +141,23 @@ pub async fn create_mfa(
 
 /// `POST jwt/refresh/` `{refresh}` → a new `{access, refresh}`; the old refresh token is
 /// spent (within the grace it yields the same successor; after it, its family is revoked).
+/// `403 {"code": "mfa_required"}` (nothing spent) when the tenant policy covers the user
+/// and the sign-in had no second factor.
 pub async fn refresh(
     _: RateLimited<Refreshes>,
     State(state): State<AppState>,
     meta: Meta,
     body: JsonBody,
-) -> Result<Json<Value>, AppError> {
+) -> Result<Response, AppError> {
     let token = token_field(&body, "refresh")?;
     match signin::refresh(&state, &token, &meta.event_context()).await? {
-        Some(session) => pair(&state, &session),
-        None => Err(AppError::Unauthenticated(Unauthenticated::TokenNotValid)),
+        RefreshOutcome::Ok(session) => Ok(pair(&state, &session)?.into_response()),
+        RefreshOutcome::Invalid => Err(AppError::Unauthenticated(Unauthenticated::TokenNotValid)),
+        RefreshOutcome::SecondFactorRequired => Ok((
+            StatusCode::FORBIDDEN,
+            Json(json!({"detail": signin::REFRESH_NEEDS_MFA, "code": "mfa_required"})),
+        )
+            .into_response()),
     }
 }
 

@@ -72,9 +72,9 @@ pub enum Command {
         #[command(subcommand)]
         command: audit::AuditCommand,
     },
-    /// Delete expired or long-revoked sessions, old throttle slots, used or expired links,
-    /// sent mail older than a week and audit events older than AUDIT_RETENTION (also done
-    /// hourly by `serve`).
+    /// Delete expired or long-revoked sessions, old throttle slots, used or expired links and
+    /// sign-in challenges, sent mail older than a week and audit events older than
+    /// AUDIT_RETENTION (also done hourly by `serve`).
     Prune,
     /// Exit 0 when the local /readyz (BIND) answers 200, 1 otherwise (container health checks).
     Healthcheck,
@@ -224,13 +224,14 @@ async fn prune(settings: &Settings, out: Out) -> Result<(), CliError> {
     let p = crate::accounts::prune::prune(&db, settings, chrono::Utc::now()).await?;
     out.emit(
         &format!(
-            "Pruned: {} refresh tokens, {} sessions, {} throttle slots, {} links, {} sent mails, {} audit events.",
+            "Pruned: {} refresh tokens, {} sessions, {} throttle slots, {} links, {} sent mails, {} audit events, {} sign-in challenges.",
             p.refresh_tokens,
             p.refresh_families,
             p.throttle_slots,
             p.link_tokens,
             p.mail,
-            p.audit_events
+            p.audit_events,
+            p.challenges
         ),
         &json!(p),
     );

@@ -1,7 +1,10 @@
-//! `auth-service user create|list|set-role|disable|enable|set-password|unlock`. The
-//! operator is not bound by roles, but by the same rules otherwise: the password policy,
-//! the tenant's `max_users`, the last active owner, and sessions revoked on deactivation
-//! or a password reset. `unlock` clears the account's password-guessing counts (audited).
+//! `auth-service user create|list|set-role|disable|enable|set-password|unlock|reset-mfa`.
+//! The operator is not bound by roles, but by the same rules otherwise: the password
+//! policy, the tenant's `max_users`, the last active owner, and sessions revoked on
+//! deactivation or a password reset. `unlock` clears the account's password-guessing
+//! counts (audited). `reset-mfa` is the recovery path of a user who lost every second
+//! factor and their recovery codes: it removes the authenticator app, the recovery codes
+//! and the passkeys, and ends every session of the user (audited `mfa_reset`).
 
 use clap::Subcommand;
 use secrecy::ExposeSecret as _;
@@ -11,9 +14,9 @@ use shared_jwt::Role;
 use super::tenant::find as find_tenant;
 use super::{CliError, Out, cli_context, database, input, read_password};
 use crate::accounts::admin::{self, Actor, AdminError, UserChange};
-use crate::accounts::profile;
 use crate::accounts::throttle;
 use crate::accounts::users::{self, UserError};
+use crate::accounts::{mfa, profile};
 use crate::config::Settings;
 use crate::infra::audit::{self, AuditEvent};
 use crate::infra::entities::{tenant, user};
@@ -86,6 +89,15 @@ pub enum UserCommand {
         #[arg(long)]
         email: String,
     },
+    /// Remove a user's second factors (authenticator app, recovery codes, passkeys) and end
+    /// all of their sessions: the recovery path when every factor and code is lost.
+    ResetMfa {
+        /// The user's address.
+        email: String,
+        /// The organization's slug (needed only when the address has accounts in several).
+        #[arg(long)]
+        tenant: Option<String>,
+    },
     /// Clear a user's password-guessing limits (from every address), so they can sign in
     /// at once.
     Unlock {
@@ -125,6 +137,40 @@ async fn find_user(
     users::find_by_email(db, t.id, email)
         .await?
         .ok_or_else(|| input(format!("no user {email} in organization {}", t.slug)))
+}
+
+/// The one account of `email` across organizations; refused when there is none, or more
+/// than one (the operator then names the organization with `--tenant`).
+async fn find_only_account(
+    db: &sea_orm::DatabaseConnection,
+    email: &str,
+) -> Result<(tenant::Model, user::Model), CliError> {
+    use sea_orm::{ColumnTrait as _, EntityTrait as _, QueryFilter as _};
+    let normalized = email.trim().to_lowercase();
+    let users = user::Entity::find()
+        .filter(user::Column::EmailNormalized.eq(normalized))
+        .all(db)
+        .await?;
+    let mut found = Vec::with_capacity(users.len());
+    for u in users {
+        if let Some(t) = tenant::Entity::find_by_id(u.tenant_id).one(db).await? {
+            found.push((t, u));
+        }
+    }
+    match found.len() {
+        0 => Err(input(format!("no user {email} in any organization"))),
+        1 => found
+            .pop()
+            .ok_or_else(|| input(format!("no user {email} in any organization"))),
+        _ => {
+            let mut slugs: Vec<String> = found.into_iter().map(|(t, _)| t.slug).collect();
+            slugs.sort();
+            Err(input(format!(
+                "{email} has accounts in several organizations ({}): name one with --tenant",
+                slugs.join(", ")
+            )))
+        }
+    }
 }
 
 fn admin_error(e: AdminError) -> CliError {
@@ -252,6 +298,36 @@ pub async fn run(command: UserCommand, settings: &Settings, out: Out) -> Result<
                     u.email, t.slug
                 ),
                 &json!({"email": u.email, "tenant_slug": t.slug, "revoked_refresh_tokens": revoked}),
+            );
+        }
+        UserCommand::ResetMfa { email, tenant } => {
+            let (t, u) = match tenant {
+                Some(slug) => {
+                    let t = find_tenant(&db, &slug).await?;
+                    let u = find_user(&db, &t, &email).await?;
+                    (t, u)
+                }
+                None => find_only_account(&db, &email).await?,
+            };
+            let r = mfa::reset(&db, &u, &ctx, "reset by the operator").await?;
+            out.emit(
+                &format!(
+                    "Second factors of {} in {} removed: authenticator app {}, {} recovery codes, {} passkeys; {} refresh tokens revoked.",
+                    u.email,
+                    t.slug,
+                    if r.totp { "removed" } else { "none" },
+                    r.recovery_codes,
+                    r.passkeys,
+                    r.revoked_refresh_tokens
+                ),
+                &json!({
+                    "email": u.email,
+                    "tenant_slug": t.slug,
+                    "totp_removed": r.totp,
+                    "recovery_codes_removed": r.recovery_codes,
+                    "passkeys_removed": r.passkeys,
+                    "revoked_refresh_tokens": r.revoked_refresh_tokens,
+                }),
             );
         }
         UserCommand::Unlock { tenant, email } => {

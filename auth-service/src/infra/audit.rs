@@ -112,6 +112,18 @@ pub enum AuditEvent {
     /// A new set of recovery codes replaced the old one.
     #[sea_orm(string_value = "recovery_codes_regenerated")]
     RecoveryCodesRegenerated,
+    /// The operator removed every second factor of a user (`user reset-mfa`).
+    #[sea_orm(string_value = "mfa_reset")]
+    MfaReset,
+    /// A passkey was registered (detail: its name).
+    #[sea_orm(string_value = "passkey_added")]
+    PasskeyAdded,
+    /// A passkey was removed by its user (detail: its name).
+    #[sea_orm(string_value = "passkey_removed")]
+    PasskeyRemoved,
+    /// A passkey signed in (second factor or passwordless; detail: its name).
+    #[sea_orm(string_value = "passkey_used")]
+    PasskeyUsed,
 }
 
 impl AuditEvent {
@@ -124,6 +136,10 @@ impl AuditEvent {
             Self::MfaDisabled => "mfa_disabled",
             Self::RecoveryCodeUsed => "recovery_code_used",
             Self::RecoveryCodesRegenerated => "recovery_codes_regenerated",
+            Self::MfaReset => "mfa_reset",
+            Self::PasskeyAdded => "passkey_added",
+            Self::PasskeyRemoved => "passkey_removed",
+            Self::PasskeyUsed => "passkey_used",
             Self::LoginFailure => "login_failure",
             Self::LoginThrottled => "login_throttled",
             Self::Lock => "lock",

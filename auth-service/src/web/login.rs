@@ -93,6 +93,7 @@ fn page(
             next_query: next_query(next.as_str()),
             tenant: form.tenant.clone(),
             email: form.email.clone(),
+            passkeys: state.passkeys.enabled(),
         },
     )
     .maybe_cookie(pre.new_cookie.as_ref())
@@ -118,6 +119,7 @@ fn unverified_page(
             next_query: next_query(next.as_str()),
             tenant: form.tenant.clone(),
             email: form.email.clone(),
+            passkeys: state.passkeys.enabled(),
         },
     )
     .maybe_cookie(pre.new_cookie.as_ref())

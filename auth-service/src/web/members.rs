@@ -1,4 +1,5 @@
-//! `GET /members` (owners and admins): the tenant's users and pending invitations, with
+//! `GET /members` (owners and admins): the tenant's users (with whether each has a second
+//! factor: an authenticator app or a passkey) and pending invitations, with
 //! the forms `POST /members/invite`, `POST /members/invitations/{id}/revoke`,
 //! `POST /members/users/{id}/role`, `POST /members/users/{id}/deactivate` and
 //! `…/reactivate`. Every rule is the use cases' ([`invitations`], [`admin`], the same
@@ -22,6 +23,7 @@ use super::form::{CsrfForm, PageForm};
 use super::views::{Reply, next_query};
 use crate::accounts::admin::{self, Actor, AdminError, NO_PERMISSION, UserChange};
 use crate::accounts::invitations::{self, ALREADY_MEMBER, InviteError};
+use crate::accounts::mfa;
 use crate::accounts::users::{self, Email};
 use crate::error::AppError;
 use crate::request::{Fields, Meta};
@@ -53,6 +55,8 @@ pub struct MemberRow {
     pub active: bool,
     /// Address verified.
     pub verified: bool,
+    /// Has a second factor (an authenticator app or a passkey).
+    pub second_factor: bool,
     /// The viewer themselves.
     pub is_self: bool,
     /// Whether the viewer may change this user (an admin cannot touch an owner).
@@ -171,6 +175,8 @@ async fn render(
 ) -> Result<Response, AppError> {
     let own = me.user.claim_role();
     let (rows, _) = admin::list_users(&state.db, me.tenant.id, 0, 10_000).await?;
+    let ids: Vec<Uuid> = rows.iter().map(|u| u.id).collect();
+    let with_factor = mfa::users_with_second_factor(&state.db, &ids).await?;
     let users = rows
         .iter()
         .map(|u| MemberRow {
@@ -180,6 +186,7 @@ async fn render(
             role: u.role.to_string(),
             active: u.is_active,
             verified: u.email_verified,
+            second_factor: with_factor.contains(&u.id),
             is_self: u.id == me.user.id,
             manageable: own == Role::Owner || u.claim_role() != Role::Owner,
         })

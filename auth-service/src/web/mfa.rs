@@ -2,7 +2,8 @@
 //! password, holding only the pending cookie: 5 minutes, single use, this browser) and
 //! the account's `/account/mfa` pages (set up an authenticator app with a QR code,
 //! confirm it with a first code, see and regenerate recovery codes, remove it with the
-//! password). Every rule is [`crate::accounts::mfa`]'s.
+//! password); the passkeys' forms are [`super::passkeys`]'. Every rule is
+//! [`crate::accounts::mfa`]'s.
 
 use askama::Template;
 use axum::Router;
@@ -40,7 +41,8 @@ pub fn router() -> Router<AppState> {
         .route("/account/mfa/disable", post(disable))
 }
 
-fn pending_cookie(state: &AppState, value: String, max_age: i64) -> Cookie<'static> {
+/// The pending step's cookie (`Path=/login`), or its removal with `max_age` 0.
+pub(super) fn pending_cookie(state: &AppState, value: String, max_age: i64) -> Cookie<'static> {
     let mut c = Cookie::new(PENDING_COOKIE, value);
     c.set_path("/login");
     c.set_http_only(true);
@@ -208,7 +210,8 @@ async fn setup_submit(
     }
 }
 
-fn read_pending(headers: &HeaderMap) -> Option<String> {
+/// The pending step's token from this browser's cookie.
+pub(super) fn read_pending(headers: &HeaderMap) -> Option<String> {
     shared_jwt::cookies::read_cookie(headers, PENDING_COOKIE)
         .into_iter()
         .next()
@@ -226,15 +229,18 @@ pub struct VerifyPage {
     pub next: String,
     /// The step expired: only a link back to the sign-in.
     pub expired: bool,
+    /// The user has a passkey (offer it).
+    pub passkey: bool,
 }
 
-fn verify_page(
+/// The `/login/verify` page (with the passkey button when `passkey`).
+pub(super) fn verify_page(
     state: &AppState,
     headers: &HeaderMap,
     status: StatusCode,
     next: &SafeRedirect,
     error: Option<&str>,
-    expired: bool,
+    (expired, passkey): (bool, bool),
 ) -> Reply {
     let pre = state.csrf.pre_session(headers);
     let reply = Reply::page(
@@ -244,6 +250,7 @@ fn verify_page(
             csrf_token: pre.form_token,
             next: next.to_string(),
             expired,
+            passkey: passkey && !expired && state.passkeys.enabled(),
         },
     )
     .maybe_cookie(pre.new_cookie.as_ref());
@@ -261,23 +268,30 @@ async fn verify_form(
 ) -> Result<Response, AppError> {
     let next = state.redirects.parse_or_root(query.next.as_deref());
     let live = match read_pending(&meta.headers) {
-        Some(token) => mfa::find_challenge(&state.db, &token, mfa::WEB)
-            .await?
-            .is_some(),
-        None => false,
+        Some(token) => mfa::find_challenge(&state.db, &token, mfa::WEB).await?,
+        None => None,
     };
-    if !live {
+    let Some((_, user, _)) = live else {
         return Ok(verify_page(
             &state,
             &meta.headers,
             StatusCode::UNAUTHORIZED,
             &next,
             Some(mfa::STEP_EXPIRED),
-            true,
+            (true, false),
         )
         .into_response());
-    }
-    Ok(verify_page(&state, &meta.headers, StatusCode::OK, &next, None, false).into_response())
+    };
+    let passkey = mfa::passkey_count(&state.db, user.id).await? > 0;
+    Ok(verify_page(
+        &state,
+        &meta.headers,
+        StatusCode::OK,
+        &next,
+        None,
+        (false, passkey),
+    )
+    .into_response())
 }
 
 /// `POST /login/verify`'s fields.
@@ -305,12 +319,24 @@ async fn verify_submit(
     CsrfForm(form): CsrfForm<VerifyForm>,
 ) -> Result<Response, AppError> {
     let next = state.redirects.parse_or_root(form.next.as_deref());
-    let page = |status, error, expired| {
-        verify_page(&state, &meta.headers, status, &next, Some(error), expired).into_response()
-    };
     let found = match read_pending(&meta.headers) {
         Some(token) => mfa::find_challenge(&state.db, &token, mfa::WEB).await?,
         None => None,
+    };
+    let passkey = match &found {
+        Some((_, user, _)) => mfa::passkey_count(&state.db, user.id).await? > 0,
+        None => false,
+    };
+    let page = |status, error, expired| {
+        verify_page(
+            &state,
+            &meta.headers,
+            status,
+            &next,
+            Some(error),
+            (expired, passkey),
+        )
+        .into_response()
     };
     let Some((challenge, user, tenant)) = found else {
         return Ok(page(StatusCode::UNAUTHORIZED, mfa::STEP_EXPIRED, true));
@@ -324,7 +350,7 @@ async fn verify_submit(
             StatusCode::TOO_MANY_REQUESTS,
             &next,
             Some(&t.message()),
-            false,
+            (false, passkey),
         )
         .header(header::RETRY_AFTER, HeaderValue::from(t.retry_after_secs()))
         .into_response()),
@@ -360,16 +386,57 @@ pub struct MfaPage {
     pub setup_qr: String,
     /// New recovery codes, shown once.
     pub codes: Vec<String>,
+    /// Passkeys work on this server.
+    pub passkeys_enabled: bool,
+    /// The user's passkeys.
+    pub passkeys: Vec<PasskeyRow>,
+    /// Any second factor (app or passkey): recovery codes make sense.
+    pub any_factor: bool,
 }
 
-async fn render(
+/// One passkey on the account page.
+#[derive(Debug, Clone)]
+pub struct PasskeyRow {
+    /// Its id (the rename and remove forms' target).
+    pub id: String,
+    /// The user's name for it.
+    pub name: String,
+    /// When it was added.
+    pub created: String,
+    /// When it last signed in, or "never".
+    pub last_used: String,
+}
+
+fn format_time(t: chrono::DateTime<chrono::Utc>) -> String {
+    t.format("%Y-%m-%d %H:%M UTC").to_string()
+}
+
+/// The account's second-factor page with `page`'s messages.
+///
+/// # Errors
+/// A database failure, or a signing failure of rotated cookies.
+pub async fn render(
     state: &AppState,
     meta: &Meta,
     me: &Visitor,
     status: StatusCode,
     mut page: MfaPage,
 ) -> Result<Response, AppError> {
-    page.enabled = mfa::has_second_factor(&state.db, me.user.id).await?;
+    page.enabled = mfa::has_totp(&state.db, me.user.id).await?;
+    page.passkeys_enabled = state.passkeys.enabled();
+    page.passkeys = crate::accounts::passkeys::list(&state.db, me.user.id)
+        .await?
+        .into_iter()
+        .map(|p| PasskeyRow {
+            id: p.id.to_string(),
+            name: p.name,
+            created: format_time(p.created_at),
+            last_used: p
+                .last_used_at
+                .map_or_else(|| "never".to_owned(), format_time),
+        })
+        .collect();
+    page.any_factor = page.enabled || !page.passkeys.is_empty();
     page.codes_left = mfa::recovery_codes_left(&state.db, me.user.id).await?;
     let pre = state.csrf.pre_session(&meta.headers);
     page.csrf_token = pre.form_token;
@@ -473,7 +540,7 @@ async fn regenerate(
         }
         None => {
             page.errors
-                .push("Set up an authenticator app first.".to_owned());
+                .push("Set up an authenticator app or a passkey first.".to_owned());
             StatusCode::BAD_REQUEST
         }
     };
@@ -497,7 +564,7 @@ async fn disable(
             render(&state, &meta, &me, StatusCode::FORBIDDEN, page).await
         }
         Some(PasswordCheck::Ok) => {
-            page.notice = Some("The second factor was removed.".to_owned());
+            page.notice = Some("The authenticator app was removed.".to_owned());
             render(&state, &meta, &me, StatusCode::OK, page).await
         }
         Some(PasswordCheck::Wrong) => {

@@ -16,6 +16,7 @@ pub mod logout;
 pub mod members;
 pub mod mfa;
 pub mod organization;
+pub mod passkeys;
 pub mod recovery;
 pub mod redirect;
 pub mod refresh;
@@ -52,6 +53,7 @@ pub fn router() -> Router<AppState> {
         .merge(audit::router())
         // Second factor (r15-mfa).
         .merge(mfa::router())
+        .merge(passkeys::router())
 }
 
 /// Adds both cookies of a (new or rotated) session.

@@ -11,7 +11,7 @@ use super::form::PageQuery;
 use super::views::{Reply, next_query};
 use super::{clear_auth_cookies, signed_in_reply};
 use crate::accounts::sessions::Session;
-use crate::accounts::signin;
+use crate::accounts::signin::{self, RefreshOutcome};
 use crate::config::Limit;
 use crate::error::AppError;
 use crate::request::Meta;
@@ -44,8 +44,11 @@ pub async fn try_refresh(state: &AppState, meta: &Meta) -> Result<RefreshAttempt
     state.rate_limits.check(Limit::Refresh, meta.ip)?;
     Ok(
         match signin::refresh(state, &token, &meta.event_context()).await? {
-            Some(session) => RefreshAttempt::Refreshed(Box::new(session)),
-            None => RefreshAttempt::Failed,
+            RefreshOutcome::Ok(session) => RefreshAttempt::Refreshed(session),
+            // The sign-in form: the password, then the second step or its set-up.
+            RefreshOutcome::Invalid | RefreshOutcome::SecondFactorRequired => {
+                RefreshAttempt::Failed
+            }
         },
     )
 }

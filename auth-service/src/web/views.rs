@@ -26,6 +26,8 @@ pub struct LoginPage {
     pub tenant: String,
     /// Email typed.
     pub email: String,
+    /// Offer "Sign in with a passkey" (passkeys work on this server).
+    pub passkeys: bool,
 }
 
 /// Per-field messages of the sign-up form.

@@ -7,7 +7,7 @@ use std::collections::BTreeSet;
 use auth_service::accounts::prune::{Pruned, prune};
 use auth_service::entities::link_token::{self, LinkKind};
 use auth_service::entities::{
-    auth_event, mail_outbox, refresh_family, refresh_token, throttle_slot,
+    auth_event, mail_outbox, passkey_challenge, refresh_family, refresh_token, throttle_slot,
 };
 use auth_service::infra::audit::AuditEvent;
 use chrono::{Duration, Utc};
@@ -200,6 +200,29 @@ async fn prune_removes_exactly_what_is_past_retention(b: Backend) {
         events.push(id);
     }
 
+    // Passkey ceremonies: one expired, one used, one live.
+    let mut live_challenge = None;
+    for (expires, used) in [(-1, false), (300, true), (300, false)] {
+        let id = Uuid::new_v4();
+        passkey_challenge::ActiveModel {
+            id: Set(id),
+            token_hash: Set(id.simple().to_string()),
+            purpose: Set("login".to_owned()),
+            user_id: Set(None),
+            tenant_id: Set(None),
+            state: Set("{}".to_owned()),
+            created_at: Set(Utc::now()),
+            expires_at: Set(Utc::now() + Duration::seconds(expires)),
+            used_at: Set(used.then(Utc::now)),
+        }
+        .insert(db)
+        .await
+        .unwrap();
+        if expires > 0 && !used {
+            live_challenge = Some(id);
+        }
+    }
+
     let before_tokens = ids!(app, refresh_token);
     let before_events = ids!(app, auth_event);
     let pruned = prune(db, &app.state.settings, Utc::now()).await.unwrap();
@@ -212,8 +235,17 @@ async fn prune_removes_exactly_what_is_past_retention(b: Backend) {
             link_tokens: 2,
             mail: 1,
             audit_events: 1,
+            challenges: 2,
         }
     );
+    let left: Vec<Uuid> = passkey_challenge::Entity::find()
+        .all(db)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|c| c.id)
+        .collect();
+    assert_eq!(left, vec![live_challenge.unwrap()]);
     let tokens = ids!(app, refresh_token);
     for id in gone_tokens {
         assert!(before_tokens.contains(&(id)) && !tokens.contains(&(id)));

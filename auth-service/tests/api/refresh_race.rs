@@ -191,7 +191,9 @@ async fn thief_loop(
                 held.push(s.refresh_token);
                 rotated.send_modify(|n| *n += 1);
             }
-            Refreshed::Invalid | Refreshed::Reused { .. } => break,
+            Refreshed::Invalid | Refreshed::Reused { .. } | Refreshed::SecondFactorRequired => {
+                break;
+            }
         }
     }
     held

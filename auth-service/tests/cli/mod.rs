@@ -7,6 +7,7 @@ mod healthcheck;
 mod keys;
 mod manage;
 mod prune;
+mod reset_mfa;
 mod tenant_set;
 
 use std::io::Write as _;

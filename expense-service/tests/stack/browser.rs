@@ -40,6 +40,11 @@ impl Drop for Browser {
 
 /// `None` (after saying why) when the browser is not installed and we are not in CI.
 pub(super) async fn browser(test: &str) -> Option<Browser> {
+    browser_with(test, &[]).await
+}
+
+/// [`browser`] with more Chromium switches (e.g. an insecure origin to treat as secure).
+pub(super) async fn browser_with(test: &str, extra_args: &[String]) -> Option<Browser> {
     let present = Path::new(CHROMIUM).exists() && Path::new(CHROMEDRIVER).exists();
     if !present {
         assert!(
@@ -59,17 +64,26 @@ pub(super) async fn browser(test: &str) -> Option<Browser> {
         .spawn()
         .expect("chromedriver starts");
     let profile = tempfile::tempdir().expect("profile dir");
+    let mut args = vec![
+        "--headless=new".to_owned(),
+        "--no-sandbox".to_owned(),
+        "--disable-gpu".to_owned(),
+        "--disable-dev-shm-usage".to_owned(),
+        "--disable-quic".to_owned(),
+        "--no-first-run".to_owned(),
+        "--disable-background-networking".to_owned(),
+        "--disable-component-update".to_owned(),
+        "--disable-sync".to_owned(),
+        "--window-size=1200,900".to_owned(),
+        format!("--user-data-dir={}", profile.path().display()),
+        format!("--host-resolver-rules=MAP *.{DOMAIN} 127.0.0.1"),
+    ];
+    args.extend(extra_args.iter().cloned());
     let caps = json!({
         "browserName": "chrome",
         "goog:chromeOptions": {
             "binary": CHROMIUM,
-            "args": [
-                "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                "--disable-quic", "--no-first-run", "--disable-background-networking",
-                "--disable-component-update", "--disable-sync", "--window-size=1200,900",
-                format!("--user-data-dir={}", profile.path().display()),
-                format!("--host-resolver-rules=MAP *.{DOMAIN} 127.0.0.1"),
-            ]
+            "args": args,
         }
     });
     let caps = caps.as_object().cloned().expect("an object");

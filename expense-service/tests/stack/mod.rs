@@ -5,6 +5,7 @@
 
 mod browser;
 mod journey_invite;
+mod journey_passkey;
 mod journey_reset;
 mod nginx;
 

@@ -8,7 +8,9 @@
 //! storing any token, encrypted or not; an attacker who holds a token still cannot
 //! compute its successor without the server secret. After the grace, a rotated token is
 //! a replay: the whole family is revoked. A family ends `REFRESH_TOKEN_TTL` after the
-//! sign-in, however often it is refreshed; an inactive user or tenant cannot refresh.
+//! sign-in, however often it is refreshed; an inactive user or tenant cannot refresh, nor
+//! can a sign-in without a second factor (`amr` without `mfa`) of a user the tenant policy
+//! `mfa_required` covers (turned on after that sign-in).
 //!
 //! Rotation and revocation serialize on the family's row (`refresh_families`). The
 //! rotation's first statement locks it — an UPDATE of the live (`revoked_at IS NULL`)
@@ -70,6 +72,10 @@ pub enum Refreshed {
     Ok(Box<Session>),
     /// Unknown, expired, revoked, or its user or tenant is inactive.
     Invalid,
+    /// The tenant policy (`mfa_required`) covers the user and this sign-in was not
+    /// authenticated with a second factor (its `amr` lacks `mfa`): nothing was rotated;
+    /// the user must sign in again (and set a factor up when they have none).
+    SecondFactorRequired,
     /// A rotated token replayed after the grace; its family is now revoked.
     Reused {
         /// The revoked family.
@@ -280,6 +286,10 @@ impl Sessions {
             .one(&txn)
             .await?
             .map_or_else(|| "pwd".to_owned(), |f| f.amr);
+        if tenant.mfa_required.covers(user.role) && !amr.split_whitespace().any(|v| v == "mfa") {
+            // Dropping the transaction rolls the rotation back: nothing changes.
+            return Ok(Refreshed::SecondFactorRequired);
+        }
         if won {
             let expires = (now + chrono_dur(self.ttl)).min(row.family_expires_at);
             refresh_token::ActiveModel {

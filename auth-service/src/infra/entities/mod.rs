@@ -5,6 +5,8 @@ pub mod auth_event;
 pub mod link_token;
 pub mod mail_outbox;
 pub mod mfa_challenge;
+pub mod passkey;
+pub mod passkey_challenge;
 pub mod recovery_code;
 pub mod refresh_family;
 pub mod refresh_token;
