@@ -20,7 +20,7 @@ use chrono::{Duration, Utc};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, EntityTrait,
-    PaginatorTrait, QueryFilter, Set, TransactionTrait,
+    IntoActiveModel, PaginatorTrait, QueryFilter, Set, TransactionTrait,
 };
 use secrecy::ExposeSecret as _;
 use uuid::Uuid;
@@ -791,6 +791,9 @@ pub async fn complete_with(
     if !consume_challenge(&txn, challenge.id).await? {
         return Ok(None);
     }
+    let mut model = user.into_active_model();
+    model.last_login_at = Set(Some(Utc::now()));
+    let user = model.update(&txn).await?;
     let session = state
         .sessions
         .start_with_amr(&txn, user, tenant, ctx, amr)

@@ -175,8 +175,21 @@ async fn mfa_is_enabled_only_after_a_correct_code_and_then_guards_the_sign_in(b:
             .unwrap()
     );
 
+    let last_login = || async {
+        auth_service::users::find_by_email(&app.state.db, user.tenant_id, "ada@acme.test")
+            .await
+            .unwrap()
+            .unwrap()
+            .last_login_at
+    };
+    let before = last_login().await;
     let next = "http://localhost:8001/expenses";
     let (client, csrf) = password_step(&app, next).await;
+    assert_eq!(
+        last_login().await,
+        before,
+        "the password alone is not a sign-in"
+    );
     // The code that confirmed the set-up was spent: no replay inside its window.
     let res = submit_code(&app, &client, &csrf, &first, next).await;
     assert_eq!(res.status(), 401);
@@ -190,6 +203,11 @@ async fn mfa_is_enabled_only_after_a_correct_code_and_then_guards_the_sign_in(b:
     assert!(find_cookie(&res, "refresh_token").is_some());
     let claims = app.state.verifier.verify(access.value()).unwrap();
     assert_eq!(claims.amr, vec!["pwd", "otp", "mfa"]);
+    let after = last_login().await;
+    assert!(
+        after.is_some() && after > before,
+        "the second step records the sign-in time"
+    );
     // The pending step is spent, and so is the code.
     let res = submit_code(&app, &client, &csrf, &code, next).await;
     assert_eq!(res.status(), 401);
