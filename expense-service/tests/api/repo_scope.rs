@@ -4,7 +4,7 @@
 
 use expense_service::db::{self, Db};
 use expense_service::domain::{DepartmentName, ExpenseInput, Reason};
-use expense_service::repo::expenses::{Decision, ExpenseFilter, PageRequest};
+use expense_service::repo::expenses::{Decision, ExpenseFilter, PageRequest, Position};
 use expense_service::repo::{Actor, RepoError, departments, expenses};
 use expense_service::tenant::TenantScope;
 use shared_jwt::{Claims, CurrentUser, Role};
@@ -130,6 +130,7 @@ async fn repository_functions_never_reach_another_tenant(backend: Backend) {
         PageRequest {
             page: 1,
             per_page: 100,
+            after: None,
         },
     )
     .await
@@ -147,7 +148,8 @@ async fn repository_functions_never_reach_another_tenant(backend: Backend) {
             &by_b_dept,
             PageRequest {
                 page: 1,
-                per_page: 100
+                per_page: 100,
+                after: None,
             }
         )
         .await
@@ -159,7 +161,32 @@ async fn repository_functions_never_reach_another_tenant(backend: Backend) {
         .await
         .unwrap();
     assert!(totals.iter().all(|t| t.department_id == a_dept.id));
-    assert_eq!(departments::list(&a, c).await.unwrap(), vec![a_dept]);
+    assert_eq!(
+        departments::list(&a, c).await.unwrap(),
+        vec![a_dept.clone()]
+    );
+    // The one-statement list page, also from B's row as a cursor: A's rows only.
+    for after in [None, Some(Position::of(&b_exp))] {
+        let filters = [
+            ExpenseFilter::default(),
+            ExpenseFilter {
+                department_id: Some(b_dept.id),
+                ..ExpenseFilter::default()
+            },
+        ];
+        for filter in filters {
+            let page = PageRequest {
+                page: 1,
+                per_page: 100,
+                after,
+            };
+            let listing = expenses::listing(&a, c, &filter, page).await.unwrap();
+            assert!(listing.items.iter().all(|e| e.tenant_id == a.tenant_id()));
+            assert_eq!(listing.departments, vec![a_dept.clone()]);
+            assert!(listing.totals.iter().all(|t| t.department_id == a_dept.id));
+            assert_eq!(listing.total, u64::from(filter.department_id.is_none()));
+        }
+    }
     tx.commit().await.unwrap();
 
     // B's expense is untouched.
