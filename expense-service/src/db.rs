@@ -128,16 +128,6 @@ impl Db {
         self.conn.get_database_backend()
     }
 
-    /// Where a read that is ONE statement may run without a transaction: on SQLite the pool
-    /// (a statement is its own snapshot; SQLite has no row-level security, so the
-    /// statement's `WHERE tenant_id = …` confines it, as it does every repository query);
-    /// `None` on PostgreSQL, where the tenant transaction sets `app.tenant_id` for the
-    /// row-level-security policies first.
-    #[must_use]
-    pub fn single_statement_pool(&self) -> Option<&DatabaseConnection> {
-        (self.conn.get_database_backend() == DbBackend::Sqlite).then_some(&self.conn)
-    }
-
     /// A tenant transaction for reading.
     ///
     /// # Errors

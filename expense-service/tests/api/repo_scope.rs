@@ -165,27 +165,17 @@ async fn repository_functions_never_reach_another_tenant(backend: Backend) {
         departments::list(&a, c).await.unwrap(),
         vec![a_dept.clone()]
     );
-    // The one-statement list page, also from B's row as a cursor: A's rows only.
+    // A page that starts at B's row (a cursor of B's list): A's rows only.
     for after in [None, Some(Position::of(&b_exp))] {
-        let filters = [
-            ExpenseFilter::default(),
-            ExpenseFilter {
-                department_id: Some(b_dept.id),
-                ..ExpenseFilter::default()
-            },
-        ];
-        for filter in filters {
-            let page = PageRequest {
-                page: 1,
-                per_page: 100,
-                after,
-            };
-            let listing = expenses::listing(&a, c, &filter, page).await.unwrap();
-            assert!(listing.items.iter().all(|e| e.tenant_id == a.tenant_id()));
-            assert_eq!(listing.departments, vec![a_dept.clone()]);
-            assert!(listing.totals.iter().all(|t| t.department_id == a_dept.id));
-            assert_eq!(listing.total, u64::from(filter.department_id.is_none()));
-        }
+        let page = PageRequest {
+            page: 2,
+            per_page: 100,
+            after,
+        };
+        let (items, _) = expenses::page_items(&a, c, &ExpenseFilter::default(), page)
+            .await
+            .unwrap();
+        assert!(items.iter().all(|e| e.tenant_id == a.tenant_id()));
     }
     tx.commit().await.unwrap();
 
