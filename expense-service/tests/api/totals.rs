@@ -233,7 +233,11 @@ async fn run_ops(app: &Db, scope: &TenantScope, actors: &[Actor], depts: &[Uuid]
 
 /// Walking the list's cursor visits the filter's rows once, in order (the same as one page
 /// with every row).
-async fn cursor_walk_is_the_whole_list(scope: &TenantScope, conn: &impl ConnectionTrait, filter: &ExpenseFilter) {
+async fn cursor_walk_is_the_whole_list(
+    scope: &TenantScope,
+    conn: &impl ConnectionTrait,
+    filter: &ExpenseFilter,
+) {
     let c = conn;
     let everything = PageRequest {
         page: 1,
