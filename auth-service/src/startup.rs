@@ -100,8 +100,12 @@ impl Application {
             access_ttl: settings.access_token_ttl,
             refresh_ttl: settings.refresh_token_ttl,
         };
-        let hasher =
-            Hasher::new(settings.max_concurrent_hashes, settings.hash_queue_timeout).await?;
+        let hasher = Hasher::with_nice(
+            settings.max_concurrent_hashes,
+            settings.hash_queue_timeout,
+            settings.hash_thread_nice,
+        )
+        .await?;
         let sessions = Sessions::new(
             settings.refresh_token_ttl,
             settings.refresh_reuse_grace,

@@ -13,7 +13,7 @@ use crate::domain::{
 };
 use crate::entities::{department, expense};
 use crate::error::{AppError, Result};
-use crate::repo::expenses::{Decision, ExpenseFilter, PageRequest, TotalRow};
+use crate::repo::expenses::{Decision, ExpenseFilter, PageRequest, Position, TotalRow};
 use crate::repo::{RepoError, departments, departments::NewDepartment, expenses};
 use crate::session::Ctx;
 
@@ -29,6 +29,8 @@ pub struct Listing {
     pub items: Vec<expense::Model>,
     /// Matching rows in all.
     pub total: u64,
+    /// Where the next page starts (`None` on the last page).
+    pub next: Option<Position>,
     /// The tenant's departments (names for rows, filter options, budgets).
     pub departments: Vec<department::Model>,
     /// Sums per department, month and currency.
@@ -130,14 +132,16 @@ pub async fn list(
 ) -> Result<Listing> {
     let tx = db.read(&ctx.scope).await?;
     // Three statements whatever the tenant's size: the page, the departments, and the count
-    // with the totals (from `expense_totals`).
-    let items = expenses::page_items(&ctx.scope, tx.conn(), filter, page).await?;
+    // with the totals (from `expense_totals`). (One `UNION ALL` statement was measured
+    // slower on SQLite; see the root README, "Performance".)
+    let (items, next) = expenses::page_items(&ctx.scope, tx.conn(), filter, page).await?;
     let departments = departments::list(&ctx.scope, tx.conn()).await?;
     let (total, totals) = expenses::summary(&ctx.scope, tx.conn(), filter).await?;
     tx.commit().await?;
     Ok(Listing {
         items,
         total,
+        next,
         departments,
         totals,
     })

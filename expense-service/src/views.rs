@@ -198,6 +198,8 @@ pub struct ListPage {
     pub prev_href: Option<String>,
     /// Link to the next page.
     pub next_href: Option<String>,
+    /// Why the requested page could not be shown (a bad `after=` link): the first page is.
+    pub error: Option<String>,
     /// Totals per department and month.
     pub totals: Vec<TotalLine>,
     /// True when the tenant has no department yet.

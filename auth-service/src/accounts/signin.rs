@@ -21,7 +21,7 @@ use crate::accounts::users;
 use crate::error::AppError;
 use crate::infra::audit::{self, AuditEvent, EventContext};
 use crate::infra::entities::{tenant, user};
-use crate::infra::password::{MAX_LEN, Verified};
+use crate::infra::password::{HashError, MAX_LEN, Verified};
 use crate::state::AppState;
 
 /// The one message for every failed sign-in.
@@ -95,6 +95,7 @@ async fn sign_in_counted(
         // Nothing was tried: no failure is counted and nothing is written.
         return Ok(SignIn::Failed);
     }
+    refuse_when_hashing_is_full(state)?;
     let keys = AttemptKeys::new(&tenant_raw, email_raw, ip);
     let detail = format!("tenant {tenant_raw}");
     let reservation = match admit(state, &keys, None, None, ctx, detail).await? {
@@ -217,6 +218,7 @@ pub async fn check_password(
     let keys = AttemptKeys::new(&tenant.slug, &user.email, ip);
     let ids = (Some(tenant.id), Some(user.id));
     let detail = "password re-check".to_owned();
+    refuse_when_hashing_is_full(state)?;
     let reservation = match admit(state, &keys, ids.0, ids.1, ctx, detail).await? {
         Ok(r) => r,
         Err(t) => return Ok(PasswordCheck::Throttled(t)),
@@ -308,6 +310,20 @@ pub(crate) async fn admit(
             Ok(Err(t))
         }
     }
+}
+
+/// Answers `503` + `Retry-After` at once when every place of the hashing pool (running and
+/// waiting checks) is taken: before the throttle reserves slots or accounts are read, so a
+/// refusal under a sign-in storm costs no database write. A check admitted here may still
+/// find the pool full a moment later; [`verify_reserved`] then gives its slots back.
+///
+/// # Errors
+/// [`AppError::Busy`].
+fn refuse_when_hashing_is_full(state: &AppState) -> Result<(), AppError> {
+    if state.hasher.is_full() {
+        return Err(HashError::Busy.into());
+    }
+    Ok(())
 }
 
 /// Verifies under a reservation; when no check could run (hashing busy or failed) the

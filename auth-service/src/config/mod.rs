@@ -89,6 +89,9 @@ pub struct Settings {
     pub max_concurrent_hashes: usize,
     /// How long a request waits for a hashing slot before answering 503.
     pub hash_queue_timeout: Duration,
+    /// `HASH_THREAD_NICE`: the hashing threads' nice value (0–19; Linux, per thread), so that
+    /// other processes' short requests on the same cores run first; default 10.
+    pub hash_thread_nice: i32,
     /// `LOG_FORMAT`; default pretty.
     pub log_format: LogFormat,
     /// `RUST_LOG`: the tracing filter; default `info`.
@@ -149,6 +152,12 @@ impl Settings {
                     .filter(|n| *n > 0)
                     .ok_or_else(|| "expected a positive integer".to_owned())
             })?;
+        let hash_thread_nice = vars.parse("HASH_THREAD_NICE", "10", |v| {
+            v.parse::<i32>()
+                .ok()
+                .filter(|n| (0..=19).contains(n))
+                .ok_or_else(|| "expected a whole number from 0 to 19".to_owned())
+        })?;
 
         let mail = MailSettings::parse(
             vars.secret("SMTP_URL", 1)?.as_ref(),
@@ -203,6 +212,7 @@ impl Settings {
             db_max_connections: common.db_max_connections,
             max_concurrent_hashes,
             hash_queue_timeout: Duration::from_secs(5),
+            hash_thread_nice,
             log_format: common.log_format,
             rust_log: common.rust_log,
             metrics_bind: common.metrics_bind,

@@ -143,6 +143,12 @@ struct Job {
     run: Work,
 }
 
+/// A place in a [`Hasher`]'s pool (one running or waiting check), held from
+/// [`Hasher::try_place`] until the check is done or the place is dropped.
+#[derive(Debug)]
+#[must_use = "a place is for one check; dropping it gives it back"]
+pub struct HashPlace(OwnedSemaphorePermit);
+
 /// argon2id hasher on a fixed pool of threads with a bounded queue. Cheap to clone; the
 /// threads end when the last clone is dropped.
 #[derive(Clone)]
@@ -225,6 +231,27 @@ fn matches(password: &[u8], stored: &PasswordHash, memory: &mut Buffer) -> bool 
     Output::new(&out).is_ok_and(|computed| &computed == expected)
 }
 
+/// Sets the calling thread's nice value (Linux keeps one per thread: `setpriority` with
+/// `PRIO_PROCESS` and the thread id). Raising it needs no privilege; a failure is logged and
+/// the thread runs at the process's priority.
+fn lower_priority(nice: i32) {
+    if nice == 0 {
+        return;
+    }
+    #[cfg(target_os = "linux")]
+    if let Err(e) = rustix::process::setpriority_process(Some(rustix::thread::gettid()), nice) {
+        tracing::warn!(error = %e, nice, "could not lower the hashing threads' priority");
+    }
+    #[cfg(not(target_os = "linux"))]
+    tracing::warn!(nice, "HASH_THREAD_NICE applies on Linux only");
+}
+
+/// The calling thread's nice value (Linux), for tests.
+#[cfg(all(test, target_os = "linux"))]
+fn current_nice() -> i32 {
+    rustix::process::getpriority_process(Some(rustix::thread::gettid())).unwrap_or(i32::MIN)
+}
+
 /// How long a worker holds the queue's lock waiting for a job before letting another worker
 /// wait (so every worker gets to notice it has been idle and free its buffer).
 const RECV_TICK: Duration = Duration::from_millis(500);
@@ -269,6 +296,20 @@ impl Hasher {
     /// [`HashError::Internal`] if a thread cannot be started or the dummy hash (for unknown
     /// accounts) cannot be made.
     pub async fn new(max_concurrent: usize, wait: Duration) -> Result<Self, HashError> {
+        Self::with_nice(max_concurrent, wait, 0).await
+    }
+
+    /// [`Hasher::new`] whose threads run at nice value `nice` (`HASH_THREAD_NICE`): on a
+    /// machine shared with other services, their short requests preempt the hashing
+    /// threads instead of waiting behind them; alone, the threads still use every core.
+    ///
+    /// # Errors
+    /// As [`Hasher::new`].
+    pub async fn with_nice(
+        max_concurrent: usize,
+        wait: Duration,
+        nice: i32,
+    ) -> Result<Self, HashError> {
         let workers = max_concurrent.max(1);
         let queue = workers.saturating_mul(QUEUE_PER_WORKER);
         let (tx, rx) = sync_channel::<Job>(queue);
@@ -277,7 +318,10 @@ impl Hasher {
             let rx = rx.clone();
             std::thread::Builder::new()
                 .name(format!("argon2-{n}"))
-                .spawn(move || worker(&rx))
+                .spawn(move || {
+                    lower_priority(nice);
+                    worker(&rx);
+                })
                 .map_err(internal)?;
         }
         let mut hasher = Self {
@@ -310,11 +354,37 @@ impl Hasher {
         wait: Duration,
         work: impl FnOnce(&mut Buffer) -> T + Send + 'static,
     ) -> Result<T, HashError> {
-        let place: OwnedSemaphorePermit = self
-            .places
+        let place = self.try_place()?;
+        self.run_in(place, wait, work).await
+    }
+
+    /// Whether every place (running and waiting checks) is taken: a check asked for now
+    /// would be refused. Sign-in asks before it reserves throttle slots, so that a refusal
+    /// under a storm costs nothing.
+    #[must_use]
+    pub fn is_full(&self) -> bool {
+        self.places.available_permits() == 0
+    }
+
+    /// Takes a place in the pool (running or waiting) for one check, or answers
+    /// [`HashError::Busy`] at once when all are taken; dropping it gives it back.
+    ///
+    /// # Errors
+    /// [`HashError::Busy`] when every place is taken.
+    pub fn try_place(&self) -> Result<HashPlace, HashError> {
+        self.places
             .clone()
             .try_acquire_owned()
-            .map_err(|_| HashError::Busy)?;
+            .map(HashPlace)
+            .map_err(|_| HashError::Busy)
+    }
+
+    async fn run_in<T: Send + 'static>(
+        &self,
+        HashPlace(place): HashPlace,
+        wait: Duration,
+        work: impl FnOnce(&mut Buffer) -> T + Send + 'static,
+    ) -> Result<T, HashError> {
         let (done, answer) = oneshot::channel();
         let queued = Instant::now();
         crate::infra::metrics::hash_queue(1.0);
@@ -516,6 +586,43 @@ mod tests {
             .await
             .unwrap_err();
         assert!(matches!(err, HashError::Busy));
+    }
+
+    #[tokio::test]
+    async fn a_full_pool_says_so_and_places_come_back() {
+        let h = Hasher::new(1, Duration::from_secs(60)).await.unwrap();
+        let mut places = Vec::new();
+        while let Ok(p) = h.try_place() {
+            places.push(p);
+        }
+        assert_eq!(places.len(), 1 + QUEUE_PER_WORKER);
+        assert!(h.is_full());
+        let pw = SecretString::from("correct horse battery");
+        assert!(matches!(h.verify(&pw, None).await, Err(HashError::Busy)));
+        // One place back: one check runs, and its place is back afterwards.
+        places.pop();
+        assert!(!h.is_full());
+        assert_eq!(h.verify(&pw, None).await.unwrap(), Verified::No);
+        assert!(!h.is_full());
+        drop(places);
+        assert_eq!(h.places.available_permits(), 1 + QUEUE_PER_WORKER);
+    }
+
+    #[cfg(target_os = "linux")]
+    #[tokio::test]
+    async fn hashing_threads_run_at_the_configured_nice_value() {
+        let h = Hasher::with_nice(1, Duration::from_secs(60), 7)
+            .await
+            .unwrap();
+        // (A test run that is itself niced above 7 cannot go back down without privilege.)
+        let base = current_nice();
+        if base <= 7 {
+            assert_eq!(h.run(|_| current_nice()).await.unwrap(), 7);
+        }
+        // The rest of the process keeps its priority, and so do the threads of a plain pool.
+        assert_eq!(current_nice(), base);
+        let plain = Hasher::new(1, Duration::from_secs(60)).await.unwrap();
+        assert_eq!(plain.run(|_| current_nice()).await.unwrap(), base);
     }
 
     #[tokio::test]

@@ -2,7 +2,8 @@
 //! account from one address check at most 5 (one instance, again once the slots are
 //! re-used a window later, and two instances sharing one database); the owner from another address (or another IPv6 /64) signs in right
 //! after such a burst; the account's cap across many addresses delays its owner by at
-//! most one window; a busy hasher gives the reserved slots back.
+//! most one window; a busy hasher gives the reserved slots back; a full hashing pool refuses
+//! before any slot is reserved.
 
 use std::time::Duration;
 
@@ -22,6 +23,7 @@ db_tests!(
     the_owner_signs_in_from_another_address_right_after_a_burst,
     the_account_cap_across_addresses_delays_the_owner_one_window_at_most,
     a_busy_hasher_gives_the_reserved_slots_back,
+    a_full_hashing_pool_refuses_before_the_throttle,
 );
 
 const CREATE: &str = "/api/v1/auth/jwt/create/";
@@ -204,4 +206,46 @@ async fn a_busy_hasher_gives_the_reserved_slots_back(b: Backend) {
     assert_eq!(failures, (5 - busy) as u64);
     // Two buckets (account + address, account + every address) per checked password.
     assert_eq!(used, 2 * failures);
+}
+
+async fn a_full_hashing_pool_refuses_before_the_throttle(b: Backend) {
+    let app = TestApp::spawn_with(b, |s| {
+        raise_rate_limits(s);
+        s.max_concurrent_hashes = 1;
+    })
+    .await;
+    app.acme().await;
+    // Every place of the pool (running and waiting) taken, as by a storm of checks.
+    let mut places = Vec::new();
+    while let Ok(place) = app.state.hasher.try_place() {
+        places.push(place);
+        assert!(places.len() <= 1000, "the pool is bounded");
+    }
+    assert_eq!(places.len(), 1 + auth_service::password::QUEUE_PER_WORKER);
+    for _ in 0..3 {
+        let (status, retry) = create(&app.address, "127.0.0.1", "not the password").await;
+        assert_eq!(status, 503);
+        assert!(retry.is_some_and(|r| r >= 1), "Retry-After");
+    }
+    // Refused before the throttle: no slot was reserved, not even one given back, nothing
+    // audited; the owner is not locked out by refusals.
+    let rows = throttle_slot::Entity::find()
+        .count(&app.state.db)
+        .await
+        .unwrap();
+    assert_eq!(rows, 0);
+    assert_eq!(app.count_events("login_failure").await, 0);
+    assert_eq!(app.count_events("login_throttled").await, 0);
+    // Places back: a wrong password is checked and counted (three buckets), the right one
+    // signs in.
+    drop(places);
+    let (status, _) = create(&app.address, "127.0.0.1", "not the password").await;
+    assert_eq!(status, 401);
+    let used = throttle_slot::Entity::find()
+        .filter(throttle_slot::Column::UsedAtMs.gt(0))
+        .count(&app.state.db)
+        .await
+        .unwrap();
+    assert_eq!(used, 3);
+    assert_eq!(create(&app.address, "127.0.0.1", PASSWORD).await.0, 200);
 }

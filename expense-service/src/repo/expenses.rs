@@ -11,7 +11,7 @@
 //! writers), so the old values subtracted are exactly the ones replaced.
 
 use chrono::Utc;
-use sea_orm::sea_query::{Expr, OnConflict};
+use sea_orm::sea_query::{Expr, ExprTrait, OnConflict};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter,
     QueryOrder, QuerySelect, Set,
@@ -35,13 +35,41 @@ pub struct ExpenseFilter {
     pub month: Option<Month>,
 }
 
-/// A page request: 1-based page number and page size.
+/// A page request: 1-based page number and page size, and where the page starts.
 #[derive(Clone, Copy, Debug)]
 pub struct PageRequest {
-    /// 1-based.
+    /// 1-based. Without `after` the page skips `(page - 1) × per_page` rows (`OFFSET`); with
+    /// it, it only labels the page.
     pub page: u64,
     /// Rows per page.
     pub per_page: u64,
+    /// Keyset pagination: the page starts right after this row of the list's order, read by
+    /// index whatever its depth.
+    pub after: Option<Position>,
+}
+
+/// A row's place in the list's order (`spent_on`, `created_at`, `id`, all descending): the
+/// last row of a page, where the next page starts.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Position {
+    /// The row's `spent_on`.
+    pub spent_on: chrono::NaiveDate,
+    /// The row's `created_at`, exactly as stored.
+    pub created_at: chrono::DateTime<Utc>,
+    /// The row's id (the tie-breaker).
+    pub id: Uuid,
+}
+
+impl Position {
+    /// The position of `row`.
+    #[must_use]
+    pub fn of(row: &Model) -> Self {
+        Position {
+            spent_on: row.spent_on,
+            created_at: row.created_at,
+            id: row.id,
+        }
+    }
 }
 
 /// One page of expenses and the total number of matching rows.
@@ -51,6 +79,8 @@ pub struct ExpensePage {
     pub items: Vec<Model>,
     /// How many rows match the filter in all.
     pub total: u64,
+    /// Where the next page starts (`None` on the last page).
+    pub next: Option<Position>,
 }
 
 /// Sums for one department, month and currency (rejected expenses never count).
@@ -237,12 +267,16 @@ pub async fn list(
     page: PageRequest,
 ) -> Result<ExpensePage, RepoError> {
     let total = count(scope, conn, filter).await?;
-    let items = page_items(scope, conn, filter, page).await?;
-    Ok(ExpensePage { items, total })
+    let (items, next) = page_items(scope, conn, filter, page).await?;
+    Ok(ExpensePage { items, total, next })
 }
 
 /// The rows of one page, newest first (an index in this order: a page reads its rows, not
-/// the tenant's).
+/// the tenant's), and the position of its last row when more rows follow it.
+///
+/// With [`PageRequest::after`] the page starts after that position (`(spent_on, created_at,
+/// id) < (…)`, a range of the index); otherwise it skips the earlier pages' rows (`OFFSET`).
+/// One row more than the page is read to know whether there is a next page.
 ///
 /// # Errors
 /// Database errors.
@@ -251,16 +285,40 @@ pub async fn page_items(
     conn: &impl ConnectionTrait,
     filter: &ExpenseFilter,
     page: PageRequest,
-) -> Result<Vec<Model>, RepoError> {
-    Ok(scoped(scope)
-        .filter(filter_condition(filter))
+) -> Result<(Vec<Model>, Option<Position>), RepoError> {
+    let mut query = scoped(scope).filter(filter_condition(filter));
+    query = match page.after {
+        Some(after) => query.filter(
+            Expr::tuple([
+                Expr::col(Column::SpentOn),
+                Expr::col(Column::CreatedAt),
+                Expr::col(Column::Id),
+            ])
+            .lt(Expr::tuple([
+                Expr::val(after.spent_on),
+                Expr::val(after.created_at),
+                Expr::val(after.id),
+            ])),
+        ),
+        None => query.offset(page.page.saturating_sub(1).saturating_mul(page.per_page)),
+    };
+    let mut items = query
         .order_by_desc(Column::SpentOn)
         .order_by_desc(Column::CreatedAt)
         .order_by_desc(Column::Id)
-        .offset(page.page.saturating_sub(1).saturating_mul(page.per_page))
-        .limit(page.per_page)
+        .limit(page.per_page.saturating_add(1))
         .all(conn)
-        .await?)
+        .await?;
+    let more = u64::try_from(items.len()).unwrap_or(u64::MAX) > page.per_page;
+    if more {
+        items.truncate(usize::try_from(page.per_page).unwrap_or(usize::MAX));
+    }
+    let next = if more {
+        items.last().map(Position::of)
+    } else {
+        None
+    };
+    Ok((items, next))
 }
 
 /// How many of the tenant's expenses match `filter`, from `expense_totals` (a few rows per
@@ -341,8 +399,7 @@ pub async fn summary(
             status.as_str()
         ))
     };
-    type Row = (Uuid, String, String, i64, i64, i64, i64, i64);
-    let rows: Vec<Row> = totals_scoped(scope, &by_department_and_month)
+    let rows: Vec<SummaryRow> = totals_scoped(scope, &by_department_and_month)
         .select_only()
         .column(T::DepartmentId)
         .column(T::SpentMonth)
@@ -358,12 +415,21 @@ pub async fn summary(
         .into_tuple()
         .all(conn)
         .await?;
+    Ok(fold_summary(rows, filter.status))
+}
+
+/// One `expense_totals` group: department, month, currency, approved and pending sums,
+/// approved, pending and rejected counts.
+type SummaryRow = (Uuid, String, String, i64, i64, i64, i64, i64);
+
+/// The count for `status` (all when `None`) and the totals, from the groups.
+fn fold_summary(rows: Vec<SummaryRow>, status: Option<ExpenseStatus>) -> (u64, Vec<TotalRow>) {
     let mut count: i64 = 0;
     let mut out = Vec::with_capacity(rows.len());
     for (department_id, month, currency, approved, pending, n_approved, n_pending, n_rejected) in
         rows
     {
-        count = count.saturating_add(match filter.status {
+        count = count.saturating_add(match status {
             None => n_approved
                 .saturating_add(n_pending)
                 .saturating_add(n_rejected),
@@ -388,7 +454,7 @@ pub async fn summary(
         (&a.month, a.department_id, &a.currency).cmp(&(&b.month, b.department_id, &b.currency))
     });
     out.sort_by(|a, b| b.month.cmp(&a.month));
-    Ok((u64::try_from(count).unwrap_or(0), out))
+    (u64::try_from(count).unwrap_or(0), out)
 }
 
 /// Classifies why a conditional change matched no row.

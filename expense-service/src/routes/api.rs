@@ -10,7 +10,7 @@ use axum::routing::{get, post};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
-use super::{ApiJson, IdPath, ListQuery, Q, page_count};
+use super::{ApiJson, IdPath, ListQuery, ListQueryError, ListStart, Q, list_href, page_count};
 use crate::app::AppState;
 use crate::domain::ExpenseInput;
 use crate::entities::{department, expense};
@@ -140,14 +140,22 @@ impl ExpenseBody {
     }
 }
 
-async fn me(ctx: Ctx) -> Json<Value> {
-    let mut claims = serde_json::to_value(ctx.claims()).unwrap_or_else(|_| json!({}));
-    // The CSRF token a cookie-authenticated script sends back in `X-CSRF-Token`.
-    let csrf = ctx.csrf_token();
-    if let Some(map) = claims.as_object_mut() {
-        map.insert("csrf_token".into(), Value::String(csrf));
-    }
-    Json(claims)
+/// `GET /api/v1/me`: the verified claims and the session's CSRF token, serialized straight
+/// from the claims (no intermediate JSON tree).
+#[derive(Serialize)]
+struct Me<'a> {
+    #[serde(flatten)]
+    claims: &'a shared_jwt::Claims,
+    /// The CSRF token a cookie-authenticated script sends back in `X-CSRF-Token`.
+    csrf_token: String,
+}
+
+async fn me(ctx: Ctx) -> Response {
+    Json(Me {
+        claims: ctx.claims(),
+        csrf_token: ctx.csrf_token(),
+    })
+    .into_response()
 }
 
 async fn list(
@@ -155,8 +163,19 @@ async fn list(
     ctx: Ctx,
     Q(query): Q<ListQuery>,
 ) -> Result<Json<Value>> {
-    let (filter, page) = query.parse().map_err(AppError::Validation)?;
+    let (filter, page) = query.parse().map_err(|e| match e {
+        ListQueryError::Fields(fields) => AppError::Validation(fields),
+        ListQueryError::Cursor(message) => AppError::BadRequest(message.to_owned()),
+    })?;
     let listing = service::list(&state.db, &ctx, &filter, page).await?;
+    let next = listing.next.as_ref().map(|at| {
+        list_href(
+            "/api/v1/expenses/",
+            &filter,
+            page.per_page,
+            ListStart::After(page.page.saturating_add(1), at),
+        )
+    });
     let names = listing.names();
     let items: Vec<ExpenseJson> = listing
         .items
@@ -196,6 +215,7 @@ async fn list(
         "per_page": page.per_page,
         "pages": page_count(listing.total, page.per_page),
         "total": listing.total,
+        "next": next,
         "totals": totals,
     })))
 }

@@ -7,11 +7,10 @@ use axum::response::Response;
 use axum::routing::get;
 use shared_jwt::Role;
 
-use super::{IdPath, ListQuery, Q, page_count};
+use super::{IdPath, ListQuery, ListQueryError, ListStart, Q, list_href, page_count};
 use crate::app::AppState;
 use crate::domain::{ExpenseStatus, FieldErrors};
 use crate::error::{AppError, Result};
-use crate::repo::expenses::{ExpenseFilter, PageRequest};
 use crate::service;
 use crate::session::Ctx;
 use crate::views::{
@@ -30,36 +29,27 @@ pub(crate) fn nav(state: &AppState, ctx: &Ctx) -> Nav {
     Nav::new(ctx.claims(), state.auth.auth_url.as_str(), ctx.csrf_token())
 }
 
-/// `/?status=…&department=…&month=…&page=N` from validated values only.
-fn page_href(filter: &ExpenseFilter, page: PageRequest, n: u64) -> String {
-    let mut pairs: Vec<(&str, String)> = Vec::new();
-    if let Some(s) = filter.status {
-        pairs.push(("status", s.as_str().to_owned()));
-    }
-    if let Some(d) = filter.department_id {
-        pairs.push(("department", d.to_string()));
-    }
-    if let Some(m) = filter.month {
-        pairs.push(("month", m.key()));
-    }
-    if page.per_page != service::DEFAULT_PER_PAGE {
-        pairs.push(("per_page", page.per_page.to_string()));
-    }
-    pairs.push(("page", n.to_string()));
-    format!(
-        "/?{}",
-        serde_urlencoded::to_string(&pairs).unwrap_or_default()
-    )
-}
-
 async fn index(
     State(state): State<AppState>,
     ctx: Ctx,
     Q(query): Q<ListQuery>,
 ) -> Result<Response> {
-    let (filter, page) = query
-        .parse()
-        .map_err(|e: FieldErrors| AppError::BadRequest(e.all().join(" ")))?;
+    let (filter, page, error) = match query.parse() {
+        Ok((filter, page)) => (filter, page, None),
+        Err(ListQueryError::Fields(e)) => return Err(AppError::BadRequest(e.all().join(" "))),
+        // A bad `after=` link: the first page with the same filters, and the message (400).
+        Err(ListQueryError::Cursor(message)) => {
+            let first = ListQuery {
+                after: None,
+                page: None,
+                ..query
+            };
+            let (filter, page) = first
+                .parse()
+                .map_err(|_| AppError::BadRequest(message.to_owned()))?;
+            (filter, page, Some(message))
+        }
+    };
     let listing = service::list(&state.db, &ctx, &filter, page).await?;
     let names = listing.names();
     let rows = listing
@@ -118,12 +108,34 @@ async fn index(
         total: listing.total,
         page: page.page,
         pages,
-        prev_href: (page.page > 1).then(|| page_href(&filter, page, page.page.min(pages + 1) - 1)),
-        next_href: (page.page < pages).then(|| page_href(&filter, page, page.page + 1)),
+        // Back by page number (OFFSET); forward by cursor, so a deep page reads its rows by
+        // index whatever its depth.
+        prev_href: (page.page > 1).then(|| {
+            list_href(
+                "/",
+                &filter,
+                page.per_page,
+                ListStart::Page(page.page.min(pages.saturating_add(1)) - 1),
+            )
+        }),
+        next_href: listing.next.as_ref().map(|at| {
+            list_href(
+                "/",
+                &filter,
+                page.per_page,
+                ListStart::After(page.page.saturating_add(1), at),
+            )
+        }),
+        error: error.map(str::to_owned),
         totals,
         no_departments: listing.departments.is_empty(),
     };
-    render(StatusCode::OK, &view)
+    let status = if view.error.is_some() {
+        StatusCode::BAD_REQUEST
+    } else {
+        StatusCode::OK
+    };
+    render(status, &view)
 }
 
 /// Renders one expense, optionally with the review form's errors (status 422 then).

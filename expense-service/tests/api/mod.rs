@@ -14,6 +14,7 @@ mod inputs;
 mod isolation;
 mod metrics;
 mod pages;
+mod paging;
 mod panic;
 mod postgres_rls;
 mod property;

@@ -4,7 +4,7 @@
 
 use expense_service::db::{self, Db};
 use expense_service::domain::{DepartmentName, ExpenseInput, Reason};
-use expense_service::repo::expenses::{Decision, ExpenseFilter, PageRequest};
+use expense_service::repo::expenses::{Decision, ExpenseFilter, PageRequest, Position};
 use expense_service::repo::{Actor, RepoError, departments, expenses};
 use expense_service::tenant::TenantScope;
 use shared_jwt::{Claims, CurrentUser, Role};
@@ -130,6 +130,7 @@ async fn repository_functions_never_reach_another_tenant(backend: Backend) {
         PageRequest {
             page: 1,
             per_page: 100,
+            after: None,
         },
     )
     .await
@@ -147,7 +148,8 @@ async fn repository_functions_never_reach_another_tenant(backend: Backend) {
             &by_b_dept,
             PageRequest {
                 page: 1,
-                per_page: 100
+                per_page: 100,
+                after: None,
             }
         )
         .await
@@ -159,7 +161,22 @@ async fn repository_functions_never_reach_another_tenant(backend: Backend) {
         .await
         .unwrap();
     assert!(totals.iter().all(|t| t.department_id == a_dept.id));
-    assert_eq!(departments::list(&a, c).await.unwrap(), vec![a_dept]);
+    assert_eq!(
+        departments::list(&a, c).await.unwrap(),
+        vec![a_dept.clone()]
+    );
+    // A page that starts at B's row (a cursor of B's list): A's rows only.
+    for after in [None, Some(Position::of(&b_exp))] {
+        let page = PageRequest {
+            page: 2,
+            per_page: 100,
+            after,
+        };
+        let (items, _) = expenses::page_items(&a, c, &ExpenseFilter::default(), page)
+            .await
+            .unwrap();
+        assert!(items.iter().all(|e| e.tenant_id == a.tenant_id()));
+    }
     tx.commit().await.unwrap();
 
     // B's expense is untouched.

@@ -2,7 +2,8 @@
 //! same transaction as every write. Property: after random creations, edits, deletions,
 //! approvals and rejections (refused ones included), the table equals a fresh GROUP BY over
 //! the expenses, on both databases (as the RLS-restricted app role on PostgreSQL). And the
-//! migration's backfill aggregates the rows that existed before it.
+//! migration's backfill aggregates the rows that existed before it. Walking the list's cursor
+//! visits every row once.
 
 use std::collections::BTreeMap;
 
@@ -11,7 +12,7 @@ use expense_migration::{Migrator, MigratorTrait};
 use expense_service::db::{self, Db};
 use expense_service::domain::{DepartmentName, ExpenseInput, ExpenseStatus, Reason};
 use expense_service::entities::{expense, expense_total};
-use expense_service::repo::expenses::{Decision, ExpenseFilter};
+use expense_service::repo::expenses::{Decision, ExpenseFilter, PageRequest};
 use expense_service::repo::{Actor, departments, expenses};
 use expense_service::tenant::TenantScope;
 use proptest::prelude::*;
@@ -230,6 +231,45 @@ async fn run_ops(app: &Db, scope: &TenantScope, actors: &[Actor], depts: &[Uuid]
     }
 }
 
+/// Walking the list's cursor visits the filter's rows once, in order (the same as one page
+/// with every row).
+async fn cursor_walk_is_the_whole_list(
+    scope: &TenantScope,
+    conn: &impl ConnectionTrait,
+    filter: &ExpenseFilter,
+) {
+    let c = conn;
+    let everything = PageRequest {
+        page: 1,
+        per_page: 1000,
+        after: None,
+    };
+    let (all, _) = expenses::page_items(scope, c, filter, everything)
+        .await
+        .unwrap();
+    let mut walked = Vec::new();
+    let mut req = PageRequest {
+        page: 1,
+        per_page: 3,
+        after: None,
+    };
+    loop {
+        let (items, next) = expenses::page_items(scope, c, filter, req).await.unwrap();
+        walked.extend(items);
+        match next {
+            Some(at) => {
+                req = PageRequest {
+                    page: req.page + 1,
+                    per_page: 3,
+                    after: Some(at),
+                };
+            }
+            None => break,
+        }
+    }
+    assert_eq!(walked, all, "{filter:?}");
+}
+
 fn incremental_totals_equal_a_fresh_group_by(backend: Backend) {
     let rt = tokio::runtime::Runtime::new().unwrap();
     let test_db = rt.block_on(test_db(backend));
@@ -298,6 +338,7 @@ fn incremental_totals_equal_a_fresh_group_by(backend: Backend) {
                     assert_eq!(got, u64::try_from(expected).unwrap(), "{status:?}");
                     let (summed, _) = expenses::summary(&scope, tx.conn(), &filter).await.unwrap();
                     assert_eq!(summed, got, "{status:?}");
+                    cursor_walk_is_the_whole_list(&scope, tx.conn(), &filter).await;
                 }
                 // Budget totals: approved and pending sums per department, month, currency.
                 let mut sums: BTreeMap<(Uuid, String, String), (i64, i64)> = BTreeMap::new();
