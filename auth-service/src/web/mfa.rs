@@ -124,12 +124,21 @@ async fn setup_page(
     }
 }
 
-async fn setup_form(
-    State(state): State<AppState>,
-    meta: Meta,
-    query: PageQuery,
-) -> Result<Response, AppError> {
-    let next = state.redirects.parse_or_root(query.next.as_deref());
+/// A live pending sign-in: its challenge row, the user and the organization.
+type Pending = (
+    crate::infra::entities::mfa_challenge::Model,
+    crate::infra::entities::user::Model,
+    crate::infra::entities::tenant::Model,
+);
+
+/// The set-up step's page (with `next`) and the pending sign-in this browser holds, or the
+/// `401` "start again" page when it holds none that is live.
+async fn setup_step(
+    state: &AppState,
+    meta: &Meta,
+    next: Option<&str>,
+) -> Result<Result<(SetupLoginPage, Pending), Response>, AppError> {
+    let next = state.redirects.parse_or_root(next);
     let mut page = SetupLoginPage {
         next: next.to_string(),
         ..SetupLoginPage::default()
@@ -138,13 +147,28 @@ async fn setup_form(
         Some(token) => mfa::find_challenge(&state.db, &token, mfa::SETUP).await?,
         None => None,
     };
-    let Some((_, user, tenant)) = found else {
-        page.expired = true;
-        page.errors.push(mfa::STEP_EXPIRED.to_owned());
-        return Ok(setup_page(&state, &meta, StatusCode::UNAUTHORIZED, page)
-            .await
-            .into_response());
-    };
+    match found {
+        Some(pending) => Ok(Ok((page, pending))),
+        None => {
+            page.expired = true;
+            page.errors.push(mfa::STEP_EXPIRED.to_owned());
+            Ok(Err(setup_page(state, meta, StatusCode::UNAUTHORIZED, page)
+                .await
+                .into_response()))
+        }
+    }
+}
+
+async fn setup_form(
+    State(state): State<AppState>,
+    meta: Meta,
+    query: PageQuery,
+) -> Result<Response, AppError> {
+    let (mut page, (_, user, tenant)) =
+        match setup_step(&state, &meta, query.next.as_deref()).await? {
+            Ok(found) => found,
+            Err(expired) => return Ok(expired),
+        };
     let setup = match mfa::pending_setup(&state, &user, &tenant).await? {
         Some(s) => Some(s),
         None => mfa::begin_setup(&state, &user, &tenant).await?,
@@ -164,22 +188,11 @@ async fn setup_submit(
     meta: Meta,
     CsrfForm(form): CsrfForm<VerifyForm>,
 ) -> Result<Response, AppError> {
-    let next = state.redirects.parse_or_root(form.next.as_deref());
-    let mut page = SetupLoginPage {
-        next: next.to_string(),
-        ..SetupLoginPage::default()
-    };
-    let found = match read_pending(&meta.headers) {
-        Some(token) => mfa::find_challenge(&state.db, &token, mfa::SETUP).await?,
-        None => None,
-    };
-    let Some((challenge, user, tenant)) = found else {
-        page.expired = true;
-        page.errors.push(mfa::STEP_EXPIRED.to_owned());
-        return Ok(setup_page(&state, &meta, StatusCode::UNAUTHORIZED, page)
-            .await
-            .into_response());
-    };
+    let (mut page, (challenge, user, tenant)) =
+        match setup_step(&state, &meta, form.next.as_deref()).await? {
+            Ok(found) => found,
+            Err(expired) => return Ok(expired),
+        };
     let ctx = meta.event_context();
     match mfa::confirm_setup(&state, &user, &form.code, &ctx).await? {
         Ok(codes) => {

@@ -473,6 +473,21 @@ async fn mfa_tenant_policy_requires_a_factor_before_any_token(b: Backend) {
     assert_eq!(claims.amr, vec!["pwd", "otp", "mfa"]);
     let page = res.text().await.unwrap();
     assert_eq!(recovery_codes(&page).len(), 10);
+    // The set-up step belongs to the browser holding the pending sign-in (and is spent now).
+    let stranger = reqwest::Client::new();
+    let res = stranger
+        .get(app.url("/login/setup?next=/"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 401);
+    assert!(res.text().await.unwrap().contains(mfa::STEP_EXPIRED));
+    let res = app.get("/login/setup").await;
+    assert_eq!(
+        res.status(),
+        401,
+        "the pending step was spent by the set-up"
+    );
     assert!(page.contains(next));
     assert!(
         mfa::has_second_factor(&app.state.db, user.id)
