@@ -2,6 +2,7 @@
 //! stack outside, with a panic answered by this service's 500; this service's error pages
 //! and shared-jwt's layer inside).
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
@@ -14,12 +15,15 @@ use shared_jwt::{AuthContext, AuthLayer};
 use crate::db::Db;
 use crate::error::{self, AppError};
 use crate::routes;
+use crate::service::ListCache;
 
 /// Shared by every handler. Cheap to clone.
 #[derive(Clone, Debug)]
 pub struct AppState {
     /// The database (tenant transactions only).
     pub db: Db,
+    /// Recently read list pages (`LIST_CACHE_ENTRIES`).
+    pub lists: Arc<ListCache>,
     /// Verifier, cookie settings, URLs and CSRF key (shared-jwt).
     pub auth: AuthContext,
 }

@@ -9,6 +9,7 @@
 //! | `APP_DB_ROLE` | PostgreSQL role granted DML on the tenant tables after migrating | `DATABASE_URL`'s user when it differs from the owner's |
 //! | `RUN_MIGRATIONS` | migrate at start-up | `true` |
 //! | `DB_MAX_CONNECTIONS` | pool size | `10` |
+//! | `LIST_CACHE_ENTRIES` | list pages kept in memory, served again while no write of their tenant has committed (`0`: off) | `256` |
 //! | `REQUEST_TIMEOUT` | answered `408` after | `30s` |
 //! | `LOG_FORMAT`, `RUST_LOG` | `pretty`/`json`; tracing filter | `pretty`, `info` |
 //!
@@ -31,6 +32,9 @@ pub use shared_jwt::ConfigError;
 
 /// The default SQLite database (created on first start).
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://data/expenses.db?mode=rwc";
+/// The most list pages `LIST_CACHE_ENTRIES` may keep (a page of 20 with its totals is a few
+/// kB to a few tens of kB).
+pub const MAX_LIST_CACHE_ENTRIES: usize = 100_000;
 /// The default `PUBLIC_URL`.
 pub const DEFAULT_PUBLIC_URL: &str = "http://localhost:8001";
 
@@ -49,6 +53,8 @@ pub struct Settings {
     pub run_migrations: bool,
     /// Pool size.
     pub db_max_connections: u32,
+    /// `LIST_CACHE_ENTRIES`: list pages kept in memory (0: none).
+    pub list_cache_entries: usize,
     /// `REQUEST_TIMEOUT`: answered `408` after; default 30 s.
     pub request_timeout: Duration,
     /// Token verification, cookies, URLs, CSRF (shared-jwt).
@@ -103,6 +109,17 @@ impl Settings {
                 .filter(|u| Some(u) != pg_user(&migration_database_url).as_ref())
         });
         let run_migrations = vars.bool("RUN_MIGRATIONS", true)?;
+        let list_cache_entries = vars.parse("LIST_CACHE_ENTRIES", "256", |v| {
+            v.trim()
+                .parse::<usize>()
+                .ok()
+                .filter(|n| *n <= MAX_LIST_CACHE_ENTRIES)
+                .ok_or_else(|| {
+                    format!(
+                        "expected a number of list pages from 0 (off) to {MAX_LIST_CACHE_ENTRIES}"
+                    )
+                })
+        })?;
         // shared-jwt reads its own variables; this service's public URL has its own default.
         let auth = AuthSettings::from_lookup_with(&get, DEFAULT_PUBLIC_URL)?;
         Ok(Settings {
@@ -112,6 +129,7 @@ impl Settings {
             app_db_role,
             run_migrations,
             db_max_connections: common.db_max_connections,
+            list_cache_entries,
             request_timeout: common.request_timeout,
             auth,
             log_format: common.log_format,

@@ -5,8 +5,12 @@
 //! `SELECT set_config('app.tenant_id', $1, true)` (the `SET LOCAL` equivalent, with the id bound
 //! as a parameter), so the row-level-security policies confine even a query that forgot its
 //! `WHERE tenant_id = …`. The setting dies with the transaction: it can't leak through the pool.
+//!
+//! A write transaction also bumps the tenant's row in `tenant_versions` when it commits (same
+//! transaction), so [`Db::tenant_version`] tells, in one indexed read, whether anything of the
+//! tenant changed since a value was read (`crate::list_cache`).
 
-use expense_migration::{Migrator, MigratorTrait, TENANT_TABLES};
+use expense_migration::{Migrator, MigratorTrait, TENANT_TABLES, TENANT_VERSIONS};
 use sea_orm::{
     ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbBackend, DbErr,
     SqliteTransactionMode, Statement, TransactionOptions, TransactionTrait,
@@ -25,6 +29,8 @@ pub struct Db {
 pub struct TenantTx {
     tx: DatabaseTransaction,
     scope: TenantScope,
+    /// Opened by [`Db::write`]: committing bumps the tenant's version.
+    writes: bool,
 }
 
 impl TenantTx {
@@ -40,11 +46,26 @@ impl TenantTx {
         &self.scope
     }
 
-    /// Commits.
+    /// Commits; a write transaction first bumps the tenant's version (so that cached reads
+    /// of the tenant are read again), in the same transaction.
     ///
     /// # Errors
     /// The database error.
     pub async fn commit(self) -> Result<(), DbErr> {
+        if self.writes {
+            let backend = self.tx.get_database_backend();
+            let p = placeholder(backend);
+            self.tx
+                .execute_raw(Statement::from_sql_and_values(
+                    backend,
+                    format!(
+                        "INSERT INTO {TENANT_VERSIONS} (tenant_id, version) VALUES ({p}, 1) \
+                         ON CONFLICT (tenant_id) DO UPDATE SET version = {TENANT_VERSIONS}.version + 1"
+                    ),
+                    [self.scope.tenant_id().into()],
+                ))
+                .await?;
+        }
         self.tx.commit().await
     }
 }
@@ -84,11 +105,21 @@ pub async fn migrate(owner: &DatabaseConnection, app_role: Option<&str>) -> Resu
             .execute_unprepared(&format!(
                 "GRANT USAGE ON SCHEMA public TO {role}; \
                  GRANT SELECT, INSERT, UPDATE, DELETE ON {tables} TO {role}; \
+                 GRANT SELECT, INSERT, UPDATE ON {TENANT_VERSIONS} TO {role}; \
                  GRANT SELECT ON seaql_migrations TO {role};"
             ))
             .await?;
     }
     Ok(())
+}
+
+/// The first bind parameter's spelling.
+fn placeholder(backend: DbBackend) -> &'static str {
+    if backend == DbBackend::Postgres {
+        "$1"
+    } else {
+        "?"
+    }
 }
 
 /// Quotes a role name for SQL, refusing anything but a conservative identifier (the name
@@ -133,7 +164,8 @@ impl Db {
     /// # Errors
     /// The database error.
     pub async fn read(&self, scope: &TenantScope) -> Result<TenantTx, DbErr> {
-        self.begin(scope, TransactionOptions::default()).await
+        self.begin(scope, TransactionOptions::default(), false)
+            .await
     }
 
     /// A tenant transaction for reading then writing. On SQLite it is `BEGIN IMMEDIATE`, so
@@ -146,13 +178,14 @@ impl Db {
             sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
             ..TransactionOptions::default()
         };
-        self.begin(scope, options).await
+        self.begin(scope, options, true).await
     }
 
     async fn begin(
         &self,
         scope: &TenantScope,
         options: TransactionOptions,
+        writes: bool,
     ) -> Result<TenantTx, DbErr> {
         let tx = self.conn.begin_with_options(options).await?;
         if tx.get_database_backend() == DbBackend::Postgres {
@@ -163,7 +196,34 @@ impl Db {
             ))
             .await?;
         }
-        Ok(TenantTx { tx, scope: *scope })
+        Ok(TenantTx {
+            tx,
+            scope: *scope,
+            writes,
+        })
+    }
+
+    /// The tenant's version: how many write transactions of it have committed (0 before the
+    /// first). One statement outside any transaction; the table holds no tenant data, and on
+    /// PostgreSQL its policy lets every row be read but only the current tenant's be written.
+    ///
+    /// # Errors
+    /// The database error.
+    pub async fn tenant_version(&self, scope: &TenantScope) -> Result<i64, DbErr> {
+        let backend = self.backend();
+        let p = placeholder(backend);
+        let row = self
+            .conn
+            .query_one_raw(Statement::from_sql_and_values(
+                backend,
+                format!("SELECT version FROM {TENANT_VERSIONS} WHERE tenant_id = {p}"),
+                [scope.tenant_id().into()],
+            ))
+            .await?;
+        match row {
+            Some(row) => row.try_get_by_index(0),
+            None => Ok(0),
+        }
     }
 
     /// Readiness: one round trip.

@@ -1,6 +1,7 @@
 //! Building and running the server: keys, database, migrations, listener, graceful shutdown.
 
 use std::future::Future;
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
@@ -12,6 +13,7 @@ use tokio::net::TcpListener;
 use crate::app::{AppState, router};
 use crate::config::Settings;
 use crate::db::{self, Db};
+use crate::service::ListCache;
 
 /// A built, bound, not yet running server.
 pub struct Application {
@@ -86,6 +88,7 @@ impl Application {
             listener,
             state: AppState {
                 db: Db::new(conn),
+                lists: Arc::new(ListCache::new(settings.list_cache_entries)),
                 auth,
             },
             request_timeout: settings.request_timeout,

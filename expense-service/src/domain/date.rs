@@ -55,7 +55,7 @@ impl SpentOn {
 }
 
 /// A calendar month, `YYYY-MM`, between 2000-01 and 9999-12.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Month {
     year: i32,
     month: u32,

@@ -25,7 +25,7 @@ use crate::entities::expense_total;
 use crate::tenant::TenantScope;
 
 /// List filters (all optional).
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
 pub struct ExpenseFilter {
     /// Only this status.
     pub status: Option<ExpenseStatus>,
@@ -36,7 +36,7 @@ pub struct ExpenseFilter {
 }
 
 /// A page request: 1-based page number and page size, and where the page starts.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct PageRequest {
     /// 1-based. Without `after` the page skips `(page - 1) × per_page` rows (`OFFSET`); with
     /// it, it only labels the page.
@@ -50,7 +50,7 @@ pub struct PageRequest {
 
 /// A row's place in the list's order (`spent_on`, `created_at`, `id`, all descending): the
 /// last row of a page, where the next page starts.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct Position {
     /// The row's `spent_on`.
     pub spent_on: chrono::NaiveDate,

@@ -167,7 +167,7 @@ async fn list(
         ListQueryError::Fields(fields) => AppError::Validation(fields),
         ListQueryError::Cursor(message) => AppError::BadRequest(message.to_owned()),
     })?;
-    let listing = service::list(&state.db, &ctx, &filter, page).await?;
+    let listing = service::list(&state.db, &state.lists, &ctx, &filter, page).await?;
     let next = listing.next.as_ref().map(|at| {
         list_href(
             "/api/v1/expenses/",

@@ -50,7 +50,7 @@ async fn index(
             (filter, page, Some(message))
         }
     };
-    let listing = service::list(&state.db, &ctx, &filter, page).await?;
+    let listing = service::list(&state.db, &state.lists, &ctx, &filter, page).await?;
     let names = listing.names();
     let rows = listing
         .items
