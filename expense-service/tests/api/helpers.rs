@@ -26,6 +26,30 @@ pub const AUTH_URL: &str = "http://auth.example.test";
 pub const PUBLIC_URL: &str = "http://expenses.example.test";
 pub const AUDIENCE: &str = "example.test";
 
+/// The scope of an owner of a new tenant, for repository-level tests (no token, no server).
+pub fn new_tenant_scope() -> expense_service::tenant::TenantScope {
+    let id = Uuid::new_v4();
+    expense_service::tenant::TenantScope::of(&shared_jwt::CurrentUser(Claims {
+        iss: "test".into(),
+        aud: "test".into(),
+        exp: i64::MAX,
+        iat: 0,
+        nbf: 0,
+        jti: "j".into(),
+        sub: id,
+        user_id: id,
+        token_type: "access".into(),
+        tenant_id: Uuid::new_v4(),
+        tenant_slug: "t".into(),
+        user_role: Role::Owner,
+        email: "o@t.test".into(),
+        name: "Owner".into(),
+        email_verified: true,
+        amr: Vec::new(),
+        sid: None,
+    }))
+}
+
 /// A fresh database and a role that owns nothing (row-level security applies to it).
 pub async fn test_db(backend: Backend) -> TestDb {
     TestDb::with_app_role(backend, "exp_test").await
@@ -62,8 +86,11 @@ pub struct TestApp {
     pub base: String,
     pub client: reqwest::Client,
     pub signer: Signer,
-    /// Kept alive (and dropped, i.e. removed) with the app.
-    _db: TestDb,
+    /// Kept alive (and dropped, i.e. removed) with the app; `None` for a replica.
+    _db: Option<TestDb>,
+    /// The environment it started with and its static keys (for [`TestApp::replica`]).
+    vars: HashMap<String, String>,
+    keys: Option<KeySet>,
     shutdown: Option<oneshot::Sender<()>>,
     server: Option<tokio::task::JoinHandle<()>>,
 }
@@ -125,9 +152,32 @@ impl TestApp {
         if let Some(url) = jwks_url {
             vars.insert("JWKS_URL".into(), url);
         }
-        let mut settings = Settings::from_lookup(settings_lookup(vars)).expect("settings");
-        if !fetch_jwks {
-            settings.auth.key_source = KeySource::Static(keys);
+        let keys = (!fetch_jwks).then_some(keys);
+        Self::start(vars, keys, signer, Some(db)).await
+    }
+
+    /// Another instance of the service on the same database with the same keys (a second
+    /// replica: its own memory, its own port). Stop or drop it before `self`, which owns the
+    /// database.
+    pub async fn replica(&self) -> TestApp {
+        Self::start(
+            self.vars.clone(),
+            self.keys.clone(),
+            self.signer.clone(),
+            None,
+        )
+        .await
+    }
+
+    async fn start(
+        vars: HashMap<String, String>,
+        keys: Option<KeySet>,
+        signer: Signer,
+        db: Option<TestDb>,
+    ) -> TestApp {
+        let mut settings = Settings::from_lookup(settings_lookup(vars.clone())).expect("settings");
+        if let Some(keys) = &keys {
+            settings.auth.key_source = KeySource::Static(keys.clone());
         }
         let app = Application::build(settings)
             .await
@@ -151,6 +201,8 @@ impl TestApp {
             client,
             signer,
             _db: db,
+            vars,
+            keys,
             shutdown: Some(tx),
             server: Some(server),
         }

@@ -12,6 +12,7 @@ mod errors;
 mod expenses;
 mod inputs;
 mod isolation;
+mod list_cache;
 mod metrics;
 mod pages;
 mod paging;

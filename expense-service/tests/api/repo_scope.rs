@@ -6,37 +6,12 @@ use expense_service::db::{self, Db};
 use expense_service::domain::{DepartmentName, ExpenseInput, Reason};
 use expense_service::repo::expenses::{Decision, ExpenseFilter, PageRequest, Position};
 use expense_service::repo::{Actor, RepoError, departments, expenses};
-use expense_service::tenant::TenantScope;
-use shared_jwt::{Claims, CurrentUser, Role};
 use uuid::Uuid;
 
-use crate::api::helpers::{Backend, test_db, today};
+use crate::api::helpers::{Backend, new_tenant_scope as scope, test_db, today};
 use test_support::db_tests;
 
 db_tests!(repository_functions_never_reach_another_tenant);
-
-fn scope() -> TenantScope {
-    let id = Uuid::new_v4();
-    TenantScope::of(&CurrentUser(Claims {
-        iss: "test".into(),
-        aud: "test".into(),
-        exp: i64::MAX,
-        iat: 0,
-        nbf: 0,
-        jti: "j".into(),
-        sub: id,
-        user_id: id,
-        token_type: "access".into(),
-        tenant_id: Uuid::new_v4(),
-        tenant_slug: "t".into(),
-        user_role: Role::Owner,
-        email: "o@t.test".into(),
-        name: "Owner".into(),
-        email_verified: true,
-        amr: Vec::new(),
-        sid: None,
-    }))
-}
 
 fn input(department: Uuid) -> expense_service::domain::ValidExpense {
     ExpenseInput {

@@ -21,37 +21,13 @@ use sea_orm::sea_query::Expr;
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, QueryFilter, QuerySelect, Statement,
 };
-use shared_jwt::{Claims, CurrentUser, Role};
 use uuid::Uuid;
 
-use crate::api::helpers::{Backend, test_db};
+use crate::api::helpers::{Backend, new_tenant_scope as scope, test_db};
 use test_support::db_tests;
 
 db_tests!(blocking; incremental_totals_equal_a_fresh_group_by);
 db_tests!(the_migration_backfills_totals_from_existing_expenses);
-
-fn scope() -> TenantScope {
-    let id = Uuid::new_v4();
-    TenantScope::of(&CurrentUser(Claims {
-        iss: "test".into(),
-        aud: "test".into(),
-        exp: i64::MAX,
-        iat: 0,
-        nbf: 0,
-        jti: "j".into(),
-        sub: id,
-        user_id: id,
-        token_type: "access".into(),
-        tenant_id: Uuid::new_v4(),
-        tenant_slug: "t".into(),
-        user_role: Role::Owner,
-        email: "o@t.test".into(),
-        name: "Owner".into(),
-        email_verified: true,
-        amr: Vec::new(),
-        sid: None,
-    }))
-}
 
 /// Fields of a created or edited expense: department, month (days back), currency, cents.
 #[derive(Clone, Debug)]
