@@ -170,17 +170,37 @@ async fn store_challenge(
     Ok(token)
 }
 
-/// Spends the live ceremony of `token` for `purpose` (and `user`, when it has one):
-/// its stored state, or `None` when it is unknown, expired, used or someone else's.
+/// Spends the live ceremony of `token` for `purpose` (and `user`, when it has one), in its
+/// own transaction, committed before the answer is checked (a ceremony is spent whatever the
+/// answer): its stored state, or `None` when it is unknown, expired, used or someone else's.
+///
+/// # Errors
+/// A database failure; a stored state that does not parse (written by this service: a 500).
+async fn take_state<T: serde::de::DeserializeOwned>(
+    db: &DatabaseConnection,
+    token: &str,
+    purpose: &str,
+    user_id: Option<Uuid>,
+) -> Result<Option<T>, AppError> {
+    if token.is_empty() || token.len() > 128 {
+        return Ok(None);
+    }
+    let txn = db.begin().await?;
+    let Some(state) = take_challenge(&txn, token, purpose, user_id).await? else {
+        return Ok(None);
+    };
+    txn.commit().await?;
+    let state = serde_json::from_str(&state).map_err(|e| AppError::Internal(e.into()))?;
+    Ok(Some(state))
+}
+
+/// [`take_state`]'s conditional UPDATE and read, inside `db`'s transaction.
 async fn take_challenge(
     db: &impl ConnectionTrait,
     token: &str,
     purpose: &str,
     user_id: Option<Uuid>,
 ) -> Result<Option<String>, sea_orm::DbErr> {
-    if token.is_empty() || token.len() > 128 {
-        return Ok(None);
-    }
     let hash = sha256_hex(token.as_bytes());
     let now = Utc::now();
     let mut spend = passkey_challenge::Entity::update_many()
@@ -273,13 +293,10 @@ pub async fn finish_registration(
     let Ok(answer) = serde_json::from_str::<RegisterPublicKeyCredential>(credential) else {
         return Ok(Err(NOT_ACCEPTED));
     };
-    let txn = db.begin().await?;
-    let Some(state) = take_challenge(&txn, token, REGISTER, Some(user.id)).await? else {
+    let Some(state) = take_state::<PasskeyRegistration>(db, token, REGISTER, Some(user.id)).await?
+    else {
         return Ok(Err(EXPIRED));
     };
-    txn.commit().await?;
-    let state: PasskeyRegistration =
-        serde_json::from_str(&state).map_err(|e| AppError::Internal(e.into()))?;
     let key = match webauthn.finish_passkey_registration(&answer, &state) {
         Ok(k) => k,
         Err(e) => {
@@ -442,13 +459,10 @@ pub async fn finish_verification(
     let Ok(answer) = serde_json::from_str::<PublicKeyCredential>(credential) else {
         return Ok(Err(NOT_ACCEPTED));
     };
-    let txn = db.begin().await?;
-    let Some(state) = take_challenge(&txn, token, VERIFY, Some(user.id)).await? else {
+    let Some(state) = take_state::<PasskeyAuthentication>(db, token, VERIFY, Some(user.id)).await?
+    else {
         return Ok(Err(EXPIRED));
     };
-    txn.commit().await?;
-    let state: PasskeyAuthentication =
-        serde_json::from_str(&state).map_err(|e| AppError::Internal(e.into()))?;
     let txn = db.begin().await?;
     let Some(row) = find_by_credential(&txn, answer.get_credential_id()).await? else {
         return Ok(Err(NOT_REGISTERED));
@@ -488,13 +502,10 @@ pub async fn finish_login(
     let Ok(answer) = serde_json::from_str::<PublicKeyCredential>(credential) else {
         return Ok(Err(NOT_ACCEPTED));
     };
-    let txn = db.begin().await?;
-    let Some(state) = take_challenge(&txn, token, LOGIN, None).await? else {
+    let Some(state) = take_state::<DiscoverableAuthentication>(db, token, LOGIN, None).await?
+    else {
         return Ok(Err(EXPIRED));
     };
-    txn.commit().await?;
-    let state: DiscoverableAuthentication =
-        serde_json::from_str(&state).map_err(|e| AppError::Internal(e.into()))?;
     let Ok((user_id, credential_id)) = webauthn.identify_discoverable_authentication(&answer)
     else {
         return Ok(Err(NOT_ACCEPTED));
