@@ -2,7 +2,9 @@
 //! one tenant transaction per operation. Nothing is written unless everything validated.
 
 use std::collections::HashMap;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
+
+use axum::body::Bytes;
 
 use chrono::Utc;
 use shared_jwt::Role;
@@ -49,6 +51,9 @@ pub struct Listing {
     pub departments: Vec<department::Model>,
     /// Sums per department, month and currency.
     pub totals: Vec<TotalRow>,
+    /// The JSON API's rendering of this page, made by the first request that needs it (a
+    /// listing is served again from [`ListCache`], and so is its JSON).
+    pub json: OnceLock<Bytes>,
 }
 
 impl Listing {
@@ -188,6 +193,7 @@ async fn read_listing(
         next,
         departments,
         totals,
+        json: OnceLock::new(),
     })
 }
 

@@ -3,7 +3,9 @@
 //! `Authorization: Bearer` calls are exempt.
 
 use axum::Router;
+use axum::body::Bytes;
 use axum::extract::State;
+use axum::http::header::CONTENT_TYPE;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Json, Response};
 use axum::routing::{get, post};
@@ -15,7 +17,7 @@ use crate::app::AppState;
 use crate::domain::ExpenseInput;
 use crate::entities::{department, expense};
 use crate::error::{AppError, Result};
-use crate::repo::expenses::Decision;
+use crate::repo::expenses::{Decision, ExpenseFilter, PageRequest};
 use crate::service::{self, DepartmentInput};
 use crate::session::Ctx;
 use crate::views::amount;
@@ -158,16 +160,31 @@ async fn me(ctx: Ctx) -> Response {
     .into_response()
 }
 
-async fn list(
-    State(state): State<AppState>,
-    ctx: Ctx,
-    Q(query): Q<ListQuery>,
-) -> Result<Json<Value>> {
+async fn list(State(state): State<AppState>, ctx: Ctx, Q(query): Q<ListQuery>) -> Result<Response> {
     let (filter, page) = query.parse().map_err(|e| match e {
         ListQueryError::Fields(fields) => AppError::Validation(fields),
         ListQueryError::Cursor(message) => AppError::BadRequest(message.to_owned()),
     })?;
     let listing = service::list(&state.db, &state.lists, &ctx, &filter, page).await?;
+    // The page's JSON depends only on the page (its key holds the filter and the page), so
+    // it is made once per listing and kept with it while the listing is served again.
+    let body = match listing.json.get() {
+        Some(body) => body.clone(),
+        None => {
+            let body =
+                render_list(&listing, &filter, page).map_err(|e| AppError::Internal(e.into()))?;
+            listing.json.get_or_init(|| body).clone()
+        }
+    };
+    Ok(([(CONTENT_TYPE, "application/json")], body).into_response())
+}
+
+/// The JSON of a list page.
+fn render_list(
+    listing: &service::Listing,
+    filter: &ExpenseFilter,
+    page: PageRequest,
+) -> serde_json::Result<Bytes> {
     let next = listing.next.as_ref().map(|at| {
         list_href(
             "/api/v1/expenses/",
@@ -209,7 +226,7 @@ async fn list(
             })
         })
         .collect();
-    Ok(Json(json!({
+    serde_json::to_vec(&json!({
         "items": items,
         "page": page.page,
         "per_page": page.per_page,
@@ -217,7 +234,8 @@ async fn list(
         "total": listing.total,
         "next": next,
         "totals": totals,
-    })))
+    }))
+    .map(Bytes::from)
 }
 
 async fn detail(
