@@ -188,7 +188,7 @@ fn render_list(
     let next = listing.next.as_ref().map(|at| {
         list_href(
             "/api/v1/expenses/",
-            &filter,
+            filter,
             page.per_page,
             ListStart::After(page.page.saturating_add(1), at),
         )
