@@ -6,33 +6,9 @@ use expense_service::domain::ExpenseInput;
 use expense_service::repo::{Actor, departments, expenses};
 use expense_service::tenant::TenantScope;
 use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, Statement, TransactionTrait};
-use shared_jwt::{Claims, CurrentUser, Role};
 use uuid::Uuid;
 
-use crate::api::helpers::{Backend, test_db, today};
-
-fn user(tenant_id: Uuid) -> CurrentUser {
-    let id = Uuid::new_v4();
-    CurrentUser(Claims {
-        iss: "test".into(),
-        aud: "test".into(),
-        exp: i64::MAX,
-        iat: 0,
-        nbf: 0,
-        jti: "j".into(),
-        sub: id,
-        user_id: id,
-        token_type: "access".into(),
-        tenant_id,
-        tenant_slug: "t".into(),
-        user_role: Role::Owner,
-        email: "o@t.test".into(),
-        name: "Owner".into(),
-        email_verified: true,
-        amr: Vec::new(),
-        sid: None,
-    })
-}
+use crate::api::helpers::{Backend, new_tenant_scope, test_db, today};
 
 async fn tenant_ids(conn: &impl ConnectionTrait, sql: &str) -> Vec<Uuid> {
     conn.query_all_raw(Statement::from_string(DbBackend::Postgres, sql))
@@ -45,10 +21,7 @@ async fn tenant_ids(conn: &impl ConnectionTrait, sql: &str) -> Vec<Uuid> {
 
 /// Two tenants with one department and two expenses each, written through the repository.
 async fn seed(app: &Db) -> (TenantScope, TenantScope) {
-    let (a, b) = (
-        TenantScope::of(&user(Uuid::new_v4())),
-        TenantScope::of(&user(Uuid::new_v4())),
-    );
+    let (a, b) = (new_tenant_scope(), new_tenant_scope());
     for scope in [a, b] {
         let tx = app.write(&scope).await.unwrap();
         let dept = departments::create(
