@@ -15,6 +15,7 @@ use crate::accounts::passkeys::RelyingParty;
 use crate::accounts::sessions::Sessions;
 use crate::accounts::throttle::Throttle;
 use crate::config::Settings;
+use crate::infra::writes::Writes;
 use crate::keys::{CurrentSigner, KeyRing};
 use crate::mail::Mailer;
 use crate::password::Hasher;
@@ -130,6 +131,7 @@ impl Application {
         );
         let state = AppState {
             passkeys,
+            writes: Writes::for_database(&db),
             db,
             settings: Arc::new(settings),
             signer: CurrentSigner(keys.clone()),

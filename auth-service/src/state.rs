@@ -11,6 +11,7 @@ use crate::accounts::throttle::Throttle;
 use crate::config::Settings;
 use crate::infra::keys::{CurrentSigner, KeyRing};
 use crate::infra::password::Hasher;
+use crate::infra::writes::Writes;
 use crate::mail::Mailer;
 use crate::request::rate_limit::RateLimits;
 use crate::web::csrf::CsrfGuard;
@@ -21,6 +22,8 @@ use crate::web::redirect::RedirectPolicy;
 pub struct AppState {
     /// The database pool.
     pub db: DatabaseConnection,
+    /// The sign-in path's write transactions (on SQLite, one writer at a time, in order).
+    pub writes: Writes,
     /// The settings read at start-up.
     pub settings: Arc<Settings>,
     /// Mints access tokens with the key that signs now (follows `keys`).

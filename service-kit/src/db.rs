@@ -38,6 +38,11 @@ pub async fn connect(url: &str, max_connections: u32) -> Result<DatabaseConnecti
         // WAL: readers do not block the writer. NORMAL sync is durable against corruption
         // in WAL mode and avoids an fsync per commit. Writers queue for the lock instead of
         // failing at once. SQLite enforces foreign keys only when asked, per connection.
+        // No ping before each checkout (sqlx's default): an embedded database has no server
+        // or network to lose the connection to, and every ping is one more round trip to the
+        // connection's worker thread (two thread wake-ups) per statement outside a
+        // transaction (issue 13: sign-in's CPU besides argon2).
+        options.test_before_acquire(false);
         options.map_sqlx_sqlite_opts(|o| {
             o.journal_mode(SqliteJournalMode::Wal)
                 .synchronous(SqliteSynchronous::Normal)

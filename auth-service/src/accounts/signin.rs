@@ -10,7 +10,7 @@
 use std::net::IpAddr;
 
 use chrono::Utc;
-use sea_orm::{ActiveModelTrait, IntoActiveModel, Set};
+use sea_orm::{ActiveModelTrait, ConnectionTrait, IntoActiveModel, Set};
 use secrecy::SecretString;
 use uuid::Uuid;
 
@@ -126,60 +126,52 @@ async fn sign_in_counted(
         settle(state, reservation, ids, ctx, Err(reason)).await?;
         return Ok(SignIn::Failed);
     };
+    let ids = (Some(tenant.id), Some(user.id));
     if user.awaits_verification() {
         // The password was right: the attempt counts as a success for the throttle.
-        settle(
-            state,
-            reservation,
-            (Some(tenant.id), Some(user.id)),
-            ctx,
-            Ok(()),
-        )
-        .await?;
+        let txn = state.writes.begin(&state.db).await?;
+        settle_in(&*txn, state, reservation, ids, ctx, Ok(())).await?;
         audit::record(
-            &state.db,
+            &*txn,
             AuditEvent::LoginFailure,
-            Some(tenant.id),
-            Some(user.id),
+            ids.0,
+            ids.1,
             ctx,
             Some("address not verified".to_owned()),
         )
         .await?;
+        txn.commit().await?;
         return Ok(SignIn::Unverified);
     }
     if crate::accounts::mfa::has_second_factor(&state.db, user.id).await? {
         // The password was right; the code is the next guess to count.
+        let txn = state.writes.begin(&state.db).await?;
         if let Verified::YesRehashed(hash) = &verified {
             let mut model = user.clone().into_active_model();
             model.password_hash = Set(hash.clone());
-            model.update(&state.db).await?;
+            model.update(&*txn).await?;
         }
-        let ids = (Some(tenant.id), Some(user.id));
-        settle(state, reservation, ids, ctx, Ok(())).await?;
+        settle_in(&*txn, state, reservation, ids, ctx, Ok(())).await?;
+        txn.commit().await?;
         return Ok(SignIn::SecondFactor(Box::new((user, tenant))));
     }
     if crate::accounts::mfa::policy_requires(&tenant, &user) {
-        let ids = (Some(tenant.id), Some(user.id));
         settle(state, reservation, ids, ctx, Ok(())).await?;
         return Ok(SignIn::SetupRequired(Box::new((user, tenant))));
     }
+    // Everything a successful sign-in writes, in one transaction (one turn of the write
+    // queue on SQLite): the last sign-in, the throttle settled, the session, the audit row.
+    let txn = state.writes.begin(&state.db).await?;
     let mut model = user.into_active_model();
     if let Verified::YesRehashed(hash) = verified {
         model.password_hash = Set(hash);
     }
     model.last_login_at = Set(Some(Utc::now()));
-    let user = model.update(&state.db).await?;
-    settle(
-        state,
-        reservation,
-        (Some(tenant.id), Some(user.id)),
-        ctx,
-        Ok(()),
-    )
-    .await?;
-    let session = state.sessions.start(&state.db, user, tenant, ctx).await?;
+    let user = model.update(&*txn).await?;
+    settle_in(&*txn, state, reservation, ids, ctx, Ok(())).await?;
+    let session = state.sessions.start(&*txn, user, tenant, ctx).await?;
     audit::record(
-        &state.db,
+        &*txn,
         AuditEvent::LoginSuccess,
         Some(session.tenant.id),
         Some(session.user.id),
@@ -187,6 +179,7 @@ async fn sign_in_counted(
         None,
     )
     .await?;
+    txn.commit().await?;
     Ok(SignIn::Ok(Box::new(session)))
 }
 
@@ -281,11 +274,12 @@ pub async fn refresh(
     }
 }
 
-/// Reserves the attempt's slots before any password is checked; a refusal is audited
-/// (`login_throttled`, with `detail`) and returned.
+/// Reserves the attempt's slots before any password is checked (one write transaction);
+/// a refusal is audited (`login_throttled`, with `detail`) in the same transaction and
+/// returned.
 ///
 /// # Errors
-/// A database failure.
+/// A database failure (nothing is reserved).
 pub(crate) async fn admit(
     state: &AppState,
     keys: &AttemptKeys,
@@ -294,12 +288,13 @@ pub(crate) async fn admit(
     ctx: &EventContext,
     detail: String,
 ) -> Result<Result<Reservation, Throttled>, AppError> {
-    match state.throttle.reserve(&state.db, keys).await? {
-        Admission::Granted(r) => Ok(Ok(r)),
+    let txn = state.writes.begin(&state.db).await?;
+    let admitted = match state.throttle.reserve(&*txn, keys).await? {
+        Admission::Granted(r) => Ok(r),
         Admission::Refused(t) => {
             crate::infra::metrics::throttled("sign_in_lock");
             audit::record(
-                &state.db,
+                &*txn,
                 AuditEvent::LoginThrottled,
                 tenant_id,
                 user_id,
@@ -307,9 +302,11 @@ pub(crate) async fn admit(
                 Some(detail),
             )
             .await?;
-            Ok(Err(t))
+            Err(t)
         }
-    }
+    };
+    txn.commit().await?;
+    Ok(admitted)
 }
 
 /// Answers `503` + `Retry-After` at once when every place of the hashing pool (running and
@@ -340,7 +337,9 @@ async fn verify_reserved(
     match verify(state, password, user).await {
         Ok(v) => Ok((reservation, v)),
         Err(e) => {
-            state.throttle.cancel(&state.db, reservation).await?;
+            let txn = state.writes.begin(&state.db).await?;
+            state.throttle.cancel(&*txn, reservation).await?;
+            txn.commit().await?;
             Err(e)
         }
     }
@@ -362,12 +361,28 @@ async fn verify(
         .await?)
 }
 
-/// Settles a checked attempt: a success frees the account for this address; a failure
-/// (`Err(reason)`) keeps its slots, is audited, and so is the lock it may leave.
+/// Settles a checked attempt (one write transaction): a success frees the account for this
+/// address; a failure (`Err(reason)`) keeps its slots, is audited, and so is the lock it
+/// may leave.
 ///
 /// # Errors
 /// A database failure.
 pub(crate) async fn settle(
+    state: &AppState,
+    reservation: Reservation,
+    ids: (Option<Uuid>, Option<Uuid>),
+    ctx: &EventContext,
+    outcome: Result<(), &str>,
+) -> Result<(), AppError> {
+    let txn = state.writes.begin(&state.db).await?;
+    settle_in(&*txn, state, reservation, ids, ctx, outcome).await?;
+    txn.commit().await?;
+    Ok(())
+}
+
+/// [`settle`] inside the caller's transaction `db`.
+async fn settle_in(
+    db: &impl ConnectionTrait,
     state: &AppState,
     reservation: Reservation,
     (tenant_id, user_id): (Option<Uuid>, Option<Uuid>),
@@ -375,14 +390,11 @@ pub(crate) async fn settle(
     outcome: Result<(), &str>,
 ) -> Result<(), AppError> {
     let Err(reason) = outcome else {
-        state
-            .throttle
-            .settle_success(&state.db, reservation)
-            .await?;
+        state.throttle.settle_success(db, reservation).await?;
         return Ok(());
     };
     audit::record(
-        &state.db,
+        db,
         AuditEvent::LoginFailure,
         tenant_id,
         user_id,
@@ -390,13 +402,9 @@ pub(crate) async fn settle(
         Some(reason.to_owned()),
     )
     .await?;
-    if let Some(lock) = state
-        .throttle
-        .settle_failure(&state.db, reservation)
-        .await?
-    {
+    if let Some(lock) = state.throttle.settle_failure(db, reservation).await? {
         audit::record(
-            &state.db,
+            db,
             AuditEvent::Lock,
             tenant_id,
             user_id,

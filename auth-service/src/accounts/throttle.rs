@@ -245,8 +245,7 @@ impl Throttle {
     ) -> Result<(), DbErr> {
         let [pair, account, address] = self.buckets(&reservation.keys);
         slots::clear(db, &pair).await?;
-        slots::release(db, &account, reservation.claim).await?;
-        slots::release(db, &address, reservation.claim).await
+        slots::release_all(db, &[&account, &address], reservation.claim).await
     }
 
     /// Settles an attempt whose password was never checked (hashing busy or failed):
@@ -259,10 +258,8 @@ impl Throttle {
         db: &impl ConnectionTrait,
         reservation: Reservation,
     ) -> Result<(), DbErr> {
-        for bucket in &self.buckets(&reservation.keys) {
-            slots::release(db, bucket, reservation.claim).await?;
-        }
-        Ok(())
+        let buckets = self.buckets(&reservation.keys);
+        slots::release_all(db, &buckets.each_ref(), reservation.claim).await
     }
 
     /// Deletes slots that left the window (they are re-created when needed); the number

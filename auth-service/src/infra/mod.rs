@@ -8,3 +8,4 @@ pub mod entities;
 pub mod keys;
 pub mod metrics;
 pub mod password;
+pub mod writes;

@@ -5,8 +5,11 @@
 //! so two racers (requests or replicas) never both get the same slot: on PostgreSQL the
 //! loser of the row lock re-checks the condition on the committed row and changes
 //! nothing; on SQLite each statement holds the write lock. A loser looks again and may
-//! end refused, never admitted beyond the limit. No statement reads and then writes in
-//! one transaction, so SQLite never answers "database is locked" for an upgrade.
+//! end refused, never admitted beyond the limit. Sign-in runs a reservation (and a
+//! settlement) as one transaction of [`crate::infra::writes`], which on SQLite begins
+//! `IMMEDIATE`: it holds the write lock from the start, so its reads before writes never
+//! meet "database is locked" for an upgrade; outside such a transaction every statement
+//! stands alone, as before.
 
 use std::time::Duration;
 
@@ -176,10 +179,19 @@ pub(super) async fn release(
     b: &Bucket,
     claim: Uuid,
 ) -> Result<(), DbErr> {
+    release_all(db, &[b], claim).await
+}
+
+/// Gives back the slots `claim` holds in each of `buckets`, in one statement.
+pub(super) async fn release_all(
+    db: &impl ConnectionTrait,
+    buckets: &[&Bucket],
+    claim: Uuid,
+) -> Result<(), DbErr> {
     Entity::update_many()
         .col_expr(Column::UsedAtMs, Expr::value(0_i64))
         .col_expr(Column::Claim, Expr::value(Option::<Uuid>::None))
-        .filter(Column::Bucket.eq(b.key.as_str()))
+        .filter(Column::Bucket.is_in(buckets.iter().map(|b| b.key.as_str())))
         .filter(Column::Claim.eq(claim))
         .exec(db)
         .await?;
