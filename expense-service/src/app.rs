@@ -54,7 +54,11 @@ pub fn router(state: AppState, request_timeout: Duration, metrics_here: bool) ->
         } else {
             Router::new()
         })
-        .fallback(|| async { AppError::NotFound })
+        .fallback(|| async { AppError::NotFound });
+    // Only in a build with the `bench-baseline` feature (scripts/bench), never in the normal one.
+    #[cfg(feature = "bench-baseline")]
+    let router = router.merge(routes::bench::router(&state));
+    let router = router
         .with_state(state)
         // Innermost, inside service-kit's stack (request id, span, security headers,
         // timeout, body limit): the error negotiation (which shows the request id), then
