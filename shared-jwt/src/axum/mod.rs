@@ -132,11 +132,11 @@ pub struct AuthLayer {
 }
 
 impl AuthLayer {
-    /// A layer verifying with `ctx`, answering rejections with
-    /// [`AuthRejection::default_response`].
-    pub fn new(ctx: AuthContext) -> Self {
+    /// A layer verifying with `ctx` (an [`AuthContext`], or an `Arc` of the one the app state
+    /// shares), answering rejections with [`AuthRejection::default_response`].
+    pub fn new(ctx: impl Into<Arc<AuthContext>>) -> Self {
         Self {
-            ctx: Arc::new(ctx),
+            ctx: ctx.into(),
             render: None,
         }
     }
