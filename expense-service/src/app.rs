@@ -24,8 +24,9 @@ pub struct AppState {
     pub db: Db,
     /// Recently read list pages (`LIST_CACHE_ENTRIES`).
     pub lists: Arc<ListCache>,
-    /// Verifier, cookie settings, URLs and CSRF key (shared-jwt).
-    pub auth: AuthContext,
+    /// Verifier, cookie settings, URLs and CSRF key (shared-jwt). Behind an `Arc` because axum
+    /// clones the state for every request: a bare `AuthContext` is several allocations.
+    pub auth: Arc<AuthContext>,
 }
 
 /// service-kit's health routes ask the state for the database.
@@ -43,7 +44,7 @@ const CSP: &str = "default-src 'self'; base-uri 'none'; object-src 'none'; form-
 /// (`metrics_here` false).
 pub fn router(state: AppState, request_timeout: Duration, metrics_here: bool) -> Router {
     let auth_layer =
-        AuthLayer::new(state.auth.clone()).render_rejections_with(error::auth_rejection);
+        AuthLayer::new(Arc::clone(&state.auth)).render_rejections_with(error::auth_rejection);
     let router = Router::new()
         .merge(routes::pages::router())
         .merge(routes::forms::router())
@@ -54,7 +55,11 @@ pub fn router(state: AppState, request_timeout: Duration, metrics_here: bool) ->
         } else {
             Router::new()
         })
-        .fallback(|| async { AppError::NotFound })
+        .fallback(|| async { AppError::NotFound });
+    // Only in a build with the `bench-baseline` feature (scripts/bench), never in the normal one.
+    #[cfg(feature = "bench-baseline")]
+    let router = router.merge(routes::bench::router(&state));
+    let router = router
         .with_state(state)
         // Innermost, inside service-kit's stack (request id, span, security headers,
         // timeout, body limit): the error negotiation (which shows the request id), then

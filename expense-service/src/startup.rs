@@ -89,7 +89,7 @@ impl Application {
             state: AppState {
                 db: Db::new(conn),
                 lists: Arc::new(ListCache::new(settings.list_cache_entries)),
-                auth,
+                auth: Arc::new(auth),
             },
             request_timeout: settings.request_timeout,
             metrics_bind: settings.metrics_bind,

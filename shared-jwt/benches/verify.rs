@@ -144,7 +144,7 @@ fn router(key: &SigningKey, cache_capacity: usize) -> Router {
     Router::new()
         .route(
             "/",
-            get(|CurrentUser(c): CurrentUser| async move { c.name }),
+            get(|CurrentUser(c): CurrentUser| async move { c.name.clone() }),
         )
         .layer(AuthLayer::new(ctx))
 }

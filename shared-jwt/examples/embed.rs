@@ -2,6 +2,8 @@
 //! Built by `cargo test`; run with `cargo run -p shared-jwt --example embed` (needs auth-service's
 //! JWKS at `AUTH_URL`, by default http://localhost:8000/.well-known/jwks.json).
 
+use std::sync::Arc;
+
 use axum::{Json, Router, routing::get};
 use shared_jwt::{
     AtLeastAdmin, AuthContext, AuthLayer, AuthSettings, Claims, CurrentUser, RequireRole,
@@ -11,7 +13,7 @@ async fn home(user: Option<CurrentUser>) -> String {
     user.map_or("hello, stranger".into(), |u| format!("hello, {}", u.name))
 }
 
-async fn me(CurrentUser(claims): CurrentUser) -> Json<Claims> {
+async fn me(CurrentUser(claims): CurrentUser) -> Json<Arc<Claims>> {
     Json(claims) // no valid token: 303 to sign-in for pages, 401 JSON under /api/
 }
 

@@ -33,7 +33,7 @@ async fn a_browser_like_client_signs_in_is_recognised_and_signs_out() {
     let app = Router::new()
         .route(
             "/me",
-            get(|CurrentUser(c): CurrentUser| async move { c.name }),
+            get(|CurrentUser(c): CurrentUser| async move { c.name.clone() }),
         )
         .route(
             "/signin",

@@ -270,7 +270,7 @@ async fn settings_from_the_environment_drive_a_protected_router_end_to_end() {
     let app = Router::new()
         .route(
             "/",
-            get(|CurrentUser(c): CurrentUser| async move { c.email }),
+            get(|CurrentUser(c): CurrentUser| async move { c.email.clone() }),
         )
         .layer(AuthLayer::new(ctx));
     // auth-service would sign with iss = its AUTH_URL and aud = "localhost" (no COOKIE_DOMAIN).

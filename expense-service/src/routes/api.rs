@@ -153,11 +153,14 @@ struct Me<'a> {
 }
 
 async fn me(ctx: Ctx) -> Response {
-    Json(Me {
-        claims: ctx.claims(),
-        csrf_token: ctx.csrf_token(),
-    })
-    .into_response()
+    me_response(ctx.claims(), ctx.csrf_token())
+}
+
+/// The body of `GET /api/v1/me` for these claims and this CSRF token. Also what the bench-only
+/// baseline route answers (`routes::bench`, feature `bench-baseline`), so that the two differ
+/// only by authentication.
+pub(crate) fn me_response(claims: &shared_jwt::Claims, csrf_token: String) -> Response {
+    Json(Me { claims, csrf_token }).into_response()
 }
 
 async fn list(State(state): State<AppState>, ctx: Ctx, Q(query): Q<ListQuery>) -> Result<Response> {

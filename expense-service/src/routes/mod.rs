@@ -2,6 +2,8 @@
 //! files (`health`). Each module has `router()`; `crate::app` merges them and adds the layers.
 
 pub mod api;
+#[cfg(feature = "bench-baseline")]
+pub mod bench;
 pub mod forms;
 pub mod health;
 pub mod pages;

@@ -29,7 +29,7 @@ pub const AUDIENCE: &str = "example.test";
 /// The scope of an owner of a new tenant, for repository-level tests (no token, no server).
 pub fn new_tenant_scope() -> expense_service::tenant::TenantScope {
     let id = Uuid::new_v4();
-    expense_service::tenant::TenantScope::of(&shared_jwt::CurrentUser(Claims {
+    expense_service::tenant::TenantScope::of(&shared_jwt::CurrentUser::from(Claims {
         iss: "test".into(),
         aud: "test".into(),
         exp: i64::MAX,

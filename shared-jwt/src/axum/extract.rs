@@ -19,8 +19,11 @@ use crate::csrf::{CSRF_HEADER, Csrf};
 /// pages, 401 JSON for APIs); another tenant → [`AuthRejection::WrongTenant`]; a cross-origin
 /// unsafe request → [`AuthRejection::Csrf`]. `Option<CurrentUser>` is `None` in all these
 /// cases instead.
+///
+/// The claims are shared (an `Arc`) with the layer's outcome and the verifier's cache: taking
+/// the user copies nothing. Read them through `Deref` (`user.name`) or [`CurrentUser::claims`].
 #[derive(Clone, Debug)]
-pub struct CurrentUser(pub Claims);
+pub struct CurrentUser(pub Arc<Claims>);
 
 impl CurrentUser {
     /// `Ok` when the user's role is `min` or higher.
@@ -41,6 +44,14 @@ impl CurrentUser {
     }
 }
 
+/// Wraps claims in hand: for tests, and tools that verified a token themselves with
+/// [`crate::Verifier::verify`] (which already returns them shared: use `CurrentUser(claims)`).
+impl From<Claims> for CurrentUser {
+    fn from(claims: Claims) -> Self {
+        CurrentUser(Arc::new(claims))
+    }
+}
+
 impl Deref for CurrentUser {
     type Target = Claims;
 
@@ -57,7 +68,7 @@ fn resolved(parts: &Parts) -> Option<&Arc<ResolvedAuth>> {
     found
 }
 
-fn decide(r: &ResolvedAuth) -> Result<&Claims, AuthRejection> {
+fn decide(r: &ResolvedAuth) -> Result<&Arc<Claims>, AuthRejection> {
     let claims = r
         .outcome
         .as_ref()
@@ -87,7 +98,7 @@ impl<S: Send + Sync> FromRequestParts<S> for CurrentUser {
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
         let r = resolved(parts).ok_or_else(missing_layer)?;
-        decide(r).map(|c| CurrentUser(c.clone()))
+        decide(r).map(|c| CurrentUser(Arc::clone(c)))
     }
 }
 
@@ -100,7 +111,7 @@ impl<S: Send + Sync> OptionalFromRequestParts<S> for CurrentUser {
     ) -> Result<Option<Self>, Self::Rejection> {
         Ok(resolved(parts)
             .and_then(|r| decide(r).ok())
-            .map(|c| CurrentUser(c.clone())))
+            .map(|c| CurrentUser(Arc::clone(c))))
     }
 }
 
@@ -219,7 +230,7 @@ impl<S: Send + Sync> FromRequestParts<S> for SessionCsrf {
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
         let r = resolved(parts).ok_or_else(missing_layer)?;
-        let user = CurrentUser(decide(r)?.clone());
+        let user = CurrentUser(Arc::clone(decide(r)?));
         Ok(SessionCsrf {
             user,
             csrf: r.ctx.csrf.clone(),

@@ -58,8 +58,9 @@ pub enum TokenSource {
 /// What [`AuthLayer`] found, stored in the request extensions (as `Arc<ResolvedAuth>`).
 #[derive(Debug)]
 pub struct ResolvedAuth {
-    /// The verified claims, `Err(None)` when no token was sent, `Err(Some(e))` when it failed.
-    pub outcome: Result<Claims, Option<VerifyError>>,
+    /// The verified claims (shared with the verifier's cache), `Err(None)` when no token was
+    /// sent, `Err(Some(e))` when it failed.
+    pub outcome: Result<Arc<Claims>, Option<VerifyError>>,
     /// Where the token came from, when there was one.
     pub source: Option<TokenSource>,
     /// With `TENANT_FROM_HOST`: the slug named by the Host (`None` if the Host is not a valid
@@ -77,7 +78,7 @@ pub struct ResolvedAuth {
 impl ResolvedAuth {
     /// The claims, if the token verified (tenant and CSRF checks not applied).
     pub fn claims(&self) -> Option<&Claims> {
-        self.outcome.as_ref().ok()
+        self.outcome.as_deref().ok()
     }
 
     /// The context the layer was built with.
@@ -131,11 +132,11 @@ pub struct AuthLayer {
 }
 
 impl AuthLayer {
-    /// A layer verifying with `ctx`, answering rejections with
-    /// [`AuthRejection::default_response`].
-    pub fn new(ctx: AuthContext) -> Self {
+    /// A layer verifying with `ctx` (an [`AuthContext`], or an `Arc` of the one the app state
+    /// shares), answering rejections with [`AuthRejection::default_response`].
+    pub fn new(ctx: impl Into<Arc<AuthContext>>) -> Self {
         Self {
-            ctx: Arc::new(ctx),
+            ctx: ctx.into(),
             render: None,
         }
     }

@@ -57,18 +57,32 @@ impl TokenCache {
     }
 
     /// The verified claims for `key`, if verified under `generation` and `now <= exp + leeway`.
-    pub fn get(&self, key: &CacheKey, now: i64, leeway: i64, generation: u64) -> Option<Claims> {
+    /// The claims are shared, not copied.
+    pub fn get(
+        &self,
+        key: &CacheKey,
+        now: i64,
+        leeway: i64,
+        generation: u64,
+    ) -> Option<Arc<Claims>> {
         let mut shard = self.shard(key);
         let entry = shard.get(key)?;
         if entry.generation == generation && now <= entry.claims.exp.saturating_add(leeway) {
-            return Some(Claims::clone(&entry.claims));
+            return Some(Arc::clone(&entry.claims));
         }
         shard.remove(key);
         None
     }
 
     /// Remembers a token that was just verified under `generation`.
-    pub fn insert(&self, key: CacheKey, claims: Claims, generation: u64, now: i64, leeway: i64) {
+    pub fn insert(
+        &self,
+        key: CacheKey,
+        claims: Arc<Claims>,
+        generation: u64,
+        now: i64,
+        leeway: i64,
+    ) {
         let mut shard = self.shard(&key);
         if shard.len() >= self.per_shard && !shard.contains_key(&key) {
             // Drop what is dead first; if everything is alive, drop an arbitrary entry (the
@@ -82,13 +96,7 @@ impl TokenCache {
                 shard.remove(&victim);
             }
         }
-        shard.insert(
-            key,
-            Entry {
-                claims: Arc::new(claims),
-                generation,
-            },
-        );
+        shard.insert(key, Entry { claims, generation });
     }
 
     pub fn clear(&self) {
@@ -111,9 +119,9 @@ mod tests {
     use crate::claims::Role;
     use uuid::Uuid;
 
-    fn claims(exp: i64) -> Claims {
+    fn claims(exp: i64) -> Arc<Claims> {
         let id = Uuid::new_v4();
-        Claims {
+        Arc::new(Claims {
             iss: "i".into(),
             aud: "a".into(),
             exp,
@@ -131,7 +139,7 @@ mod tests {
             email_verified: false,
             amr: Vec::new(),
             sid: None,
-        }
+        })
     }
 
     #[test]

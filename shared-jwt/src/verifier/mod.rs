@@ -248,9 +248,12 @@ impl Verifier {
 
     /// Verifies `token` synchronously against the keys in hand (no I/O).
     ///
+    /// The claims are shared with the verified-token cache (a hit copies nothing); they
+    /// dereference to [`Claims`], and `Arc::unwrap_or_clone` gives an owned copy.
+    ///
     /// # Errors
     /// A [`VerifyError`] naming the first check that failed.
-    pub fn verify(&self, token: &str) -> Result<Claims, VerifyError> {
+    pub fn verify(&self, token: &str) -> Result<Arc<Claims>, VerifyError> {
         if token.len() > MAX_TOKEN_BYTES {
             return Err(VerifyError::TooLarge);
         }
@@ -272,9 +275,9 @@ impl Verifier {
             metrics::counter!(TOKEN_CACHE, "result" => "miss").increment(1);
         }
         let parts = token::split(token)?;
-        let claims = self.verify_uncached(&parts, now)?;
+        let claims = Arc::new(self.verify_uncached(&parts, now)?);
         if let Some((cache, key)) = cache_key {
-            cache.insert(key, claims.clone(), generation, now, inner.leeway);
+            cache.insert(key, Arc::clone(&claims), generation, now, inner.leeway);
         }
         Ok(claims)
     }
@@ -337,7 +340,7 @@ impl Verifier {
     ///
     /// # Errors
     /// As [`Verifier::verify`].
-    pub async fn verify_or_refresh(&self, token: &str) -> Result<Claims, VerifyError> {
+    pub async fn verify_or_refresh(&self, token: &str) -> Result<Arc<Claims>, VerifyError> {
         match self.verify(token) {
             Err(VerifyError::UnknownKid) if self.inner.refresh.is_some() => {
                 self.refresh_if_due().await;

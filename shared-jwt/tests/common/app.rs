@@ -1,6 +1,7 @@
 //! A one-service router behind `AuthLayer`, and request helpers, for the router tests.
 #![allow(dead_code, clippy::unwrap_used)]
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use super::*;
@@ -47,12 +48,12 @@ pub async fn home(CurrentUser(claims): CurrentUser) -> String {
     format!("hello {}", claims.name)
 }
 
-pub async fn me(user: CurrentUser) -> Json<Claims> {
+pub async fn me(user: CurrentUser) -> Json<Arc<Claims>> {
     Json(user.0)
 }
 
 pub async fn maybe(user: Option<CurrentUser>) -> String {
-    user.map_or_else(|| "anonymous".to_owned(), |u| u.0.name)
+    user.map_or_else(|| "anonymous".to_owned(), |u| u.name.clone())
 }
 
 pub async fn admin(user: RequireRole<AtLeastAdmin>) -> String {

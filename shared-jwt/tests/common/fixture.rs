@@ -33,7 +33,7 @@ impl Fixture {
         self.sign(&header(self.alg(), self.key.kid()), claims)
     }
 
-    pub fn verify(&self, token: &str) -> Result<shared_jwt::Claims, VerifyError> {
+    pub fn verify(&self, token: &str) -> Result<std::sync::Arc<shared_jwt::Claims>, VerifyError> {
         self.verifier.verify(token)
     }
 }
