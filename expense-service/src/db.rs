@@ -114,7 +114,7 @@ pub async fn migrate(owner: &DatabaseConnection, app_role: Option<&str>) -> Resu
 }
 
 /// The first bind parameter's spelling.
-fn placeholder(backend: DbBackend) -> &'static str {
+pub(crate) fn placeholder(backend: DbBackend) -> &'static str {
     if backend == DbBackend::Postgres {
         "$1"
     } else {

@@ -105,11 +105,7 @@ pub async fn bench_rows(settings: &Settings, token: &str, count: usize) -> anyho
     }
     // The totals of the tenant, recomputed from its rows (the migration's backfill, scoped).
     let backend = c.get_database_backend();
-    let p = if backend == DbBackend::Postgres {
-        "$1"
-    } else {
-        "?"
-    };
+    let p = db::placeholder(backend);
     c.execute_raw(Statement::from_sql_and_values(
         backend,
         format!("DELETE FROM expense_totals WHERE tenant_id = {p}"),
