@@ -4,10 +4,9 @@
 //! (408) → the id for error pages → a panic answered with this service's 500 → the 64 KiB
 //! body limit).
 
-use axum::Router;
 use axum::extract::FromRef;
 use sea_orm::DatabaseConnection;
-use service_kit::Stack;
+use service_kit::{Stack, Stacked};
 
 use crate::config::Settings;
 use crate::state::AppState;
@@ -59,8 +58,8 @@ pub fn stack(settings: &Settings) -> Stack {
 }
 
 /// The complete application.
-pub fn build_router(state: AppState) -> Router {
+pub fn build_router(state: AppState) -> Stacked {
     let stack = stack(&state.settings);
     // Pages, the JSON API (with its CORS layer), the fallback and error negotiation.
-    stack.apply(crate::routes::router(&state.settings).with_state(state))
+    stack.wrap(crate::routes::router(&state.settings).with_state(state))
 }

@@ -9,7 +9,7 @@ use axum::Router;
 use axum::extract::FromRef;
 use axum::middleware;
 use sea_orm::DatabaseConnection;
-use service_kit::Stack;
+use service_kit::{Stack, Stacked};
 use shared_jwt::{AuthContext, AuthLayer};
 
 use crate::db::Db;
@@ -42,7 +42,7 @@ const CSP: &str = "default-src 'self'; base-uri 'none'; object-src 'none'; form-
 
 /// The whole application; `/metrics` on it unless `METRICS_BIND` serves it elsewhere
 /// (`metrics_here` false).
-pub fn router(state: AppState, request_timeout: Duration, metrics_here: bool) -> Router {
+pub fn router(state: AppState, request_timeout: Duration, metrics_here: bool) -> Stacked {
     let auth_layer =
         AuthLayer::new(Arc::clone(&state.auth)).render_rejections_with(error::auth_rejection);
     let router = Router::new()
@@ -66,7 +66,7 @@ pub fn router(state: AppState, request_timeout: Duration, metrics_here: bool) ->
         // shared-jwt's layer, which resolves the token once and never fails a request.
         .layer(auth_layer)
         .layer(middleware::from_fn(error::negotiate));
-    stack(request_timeout).apply(router)
+    stack(request_timeout).wrap(router)
 }
 
 /// service-kit's stack as this service configures it: its CSP, `REQUEST_TIMEOUT`, and a panic

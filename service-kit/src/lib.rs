@@ -15,13 +15,15 @@ pub mod layers;
 pub mod metrics;
 pub mod panic;
 pub mod params;
+pub mod request_id;
 pub mod routes;
 pub mod settings;
 pub mod shutdown;
 pub mod telemetry;
 
-pub use layers::{BODY_LIMIT, Stack, current_request_id};
+pub use layers::{BODY_LIMIT, Stack, Stacked};
 pub use panic::PanicResponder;
+pub use request_id::current_request_id;
 pub use settings::{LogFormat, ServiceDefaults, ServiceSettings};
 
 /// A log sink for unit tests: what the subscriber writes, kept in memory.

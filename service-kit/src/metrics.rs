@@ -1,6 +1,6 @@
 //! Prometheus metrics shared by every service: the one recorder of the process
 //! ([`handle`]; installed once, so tests that build many apps in one process share it), the
-//! request middleware ([`track`], installed by [`crate::Stack`]: `http_requests_total` and
+//! request layer ([`Track`], installed by [`crate::Stack`]: `http_requests_total` and
 //! `http_request_duration_seconds` by method, route template and status), the database pool
 //! gauges ([`record_pool`]) and the `/metrics` route, served on the service's own listener or,
 //! with `METRICS_BIND`, on a listener of its own ([`serve_separately`]).
@@ -8,19 +8,27 @@
 //! Series of the services themselves are recorded with the `metrics` macros where things
 //! happen (sign-ins, throttling, hashing, JWKS fetches, …); they all land in this recorder.
 
+use std::cell::{Cell, RefCell};
+use std::collections::HashMap;
+use std::future::Future;
 use std::net::SocketAddr;
+use std::pin::Pin;
 use std::sync::OnceLock;
-use std::time::Instant;
+use std::task::{Context, Poll, ready};
+use std::time::{Duration, Instant};
 
 use axum::Router;
 use axum::extract::{FromRef, MatchedPath, Request, State};
-use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use http::header;
+use http::{Method, StatusCode, header};
+use metrics::{Counter, Histogram};
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
+use pin_project_lite::pin_project;
 use sea_orm::{DatabaseConnection, DbBackend};
 use tokio::net::TcpListener;
+use tokio::task::futures::TaskLocalFuture;
+use tower::{Layer, Service};
 
 /// Latency buckets (seconds) of every `*_seconds` histogram.
 const BUCKETS: &[f64] = &[
@@ -61,25 +69,208 @@ pub fn handle() -> &'static PrometheusHandle {
     })
 }
 
-/// Middleware counting every request and its latency by route template and status.
-/// Installed by [`crate::Stack::apply`] (which also installs the recorder).
-pub async fn track(req: Request, next: Next) -> Response {
-    let start = Instant::now();
-    let method = req.method().as_str().to_owned();
-    // The template, never the path: ids in paths would explode the series.
-    let route = req
-        .extensions()
-        .get::<MatchedPath>()
-        .map_or_else(|| "unmatched".to_owned(), |p| p.as_str().to_owned());
-    let res = next.run(req).await;
-    let labels = [
-        ("method", method),
-        ("route", route),
-        ("status", res.status().as_u16().to_string()),
+tokio::task_local! {
+    /// The route template of the request being handled, set from inside the router by
+    /// [`RouteLabel`] and read by [`Track`] when the answer is known.
+    static ROUTE: Cell<Option<MatchedPath>>;
+}
+
+/// The stack's outermost layer: counts every answer (408s and panics' 500s included) and its
+/// latency by method, route template and status. The template is learned inside the router
+/// ([`RouteLabelLayer`], which [`crate::Stack::wrap`] puts around every route), so a request
+/// no route matched is `unmatched`.
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct TrackLayer;
+
+impl<S> Layer<S> for TrackLayer {
+    type Service = Track<S>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        Track { inner }
+    }
+}
+
+/// See [`TrackLayer`].
+#[derive(Clone, Debug)]
+pub struct Track<S> {
+    inner: S,
+}
+
+impl<S, B> Service<Request> for Track<S>
+where
+    S: Service<Request, Response = http::Response<B>>,
+    http::Response<B>: IntoResponse,
+{
+    type Response = Response;
+    type Error = S::Error;
+    type Future = TrackFuture<S::Future>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, req: Request) -> Self::Future {
+        let start = Instant::now();
+        let method = req.method().clone();
+        TrackFuture {
+            inner: ROUTE.scope(Cell::new(None), self.inner.call(req)),
+            start,
+            method,
+        }
+    }
+}
+
+pin_project! {
+    /// The future of [`Track`].
+    pub struct TrackFuture<F> {
+        #[pin]
+        inner: TaskLocalFuture<Cell<Option<MatchedPath>>, F>,
+        start: Instant,
+        method: Method,
+    }
+}
+
+impl<F, B, E> Future for TrackFuture<F>
+where
+    F: Future<Output = Result<http::Response<B>, E>>,
+    http::Response<B>: IntoResponse,
+{
+    type Output = Result<Response, E>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let mut this = self.project();
+        let result = ready!(this.inner.as_mut().poll(cx));
+        let route = this.inner.take_value().and_then(Cell::into_inner);
+        // The template, never the path: ids in paths would explode the series.
+        let route = route.as_ref().map_or("unmatched", MatchedPath::as_str);
+        Poll::Ready(result.map(|res| {
+            record(this.method, route, res.status(), this.start.elapsed());
+            res.into_response()
+        }))
+    }
+}
+
+/// Around every route, inside the router: tells [`Track`] the route template
+/// ([`MatchedPath`]) of the request.
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct RouteLabelLayer;
+
+impl<S> Layer<S> for RouteLabelLayer {
+    type Service = RouteLabel<S>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        RouteLabel { inner }
+    }
+}
+
+/// See [`RouteLabelLayer`].
+#[derive(Clone, Debug)]
+pub struct RouteLabel<S> {
+    inner: S,
+}
+
+impl<S: Service<Request>> Service<Request> for RouteLabel<S> {
+    type Response = S::Response;
+    type Error = S::Error;
+    type Future = RouteLabelFuture<S::Future>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, req: Request) -> Self::Future {
+        let route = req.extensions().get::<MatchedPath>().cloned();
+        RouteLabelFuture {
+            inner: self.inner.call(req),
+            route,
+        }
+    }
+}
+
+pin_project! {
+    /// The future of [`RouteLabel`]: hands the template over when first polled, which is
+    /// inside [`Track`]'s scope whatever calls it (a 408 or a panic later keeps the label).
+    pub struct RouteLabelFuture<F> {
+        #[pin]
+        inner: F,
+        route: Option<MatchedPath>,
+    }
+}
+
+impl<F: Future> Future for RouteLabelFuture<F> {
+    type Output = F::Output;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.project();
+        if let Some(route) = this.route.take() {
+            // Outside a tracked request (a router used without the stack) there is no one to tell.
+            let _ = ROUTE.try_with(|slot| slot.set(Some(route)));
+        }
+        this.inner.poll(cx)
+    }
+}
+
+/// A series' handles, looked up once per thread.
+struct Series {
+    method: &'static str,
+    status: StatusCode,
+    requests: Counter,
+    duration: Histogram,
+}
+
+thread_local! {
+    /// This thread's handles by route template, then method and status: a request finds its
+    /// series without allocating or building label sets. Bounded: templates come from the
+    /// router, methods are the standard ones (others take the slow path) and statuses few.
+    static SERIES: RefCell<HashMap<Box<str>, Vec<Series>>> = RefCell::new(HashMap::new());
+}
+
+/// The standard methods as labels; any other method is labelled by its name, uncached.
+fn method_label(method: &Method) -> Option<&'static str> {
+    const STANDARD: [&str; 9] = [
+        "GET", "POST", "PUT", "DELETE", "HEAD", "OPTIONS", "PATCH", "CONNECT", "TRACE",
     ];
-    metrics::counter!(HTTP_REQUESTS, &labels).increment(1);
-    metrics::histogram!(HTTP_DURATION, &labels).record(start.elapsed().as_secs_f64());
-    res
+    STANDARD.into_iter().find(|m| *m == method.as_str())
+}
+
+fn record(method: &Method, route: &str, status: StatusCode, elapsed: Duration) {
+    let seconds = elapsed.as_secs_f64();
+    let Some(method) = method_label(method) else {
+        let labels = [
+            ("method", method.as_str().to_owned()),
+            ("route", route.to_owned()),
+            ("status", status.as_str().to_owned()),
+        ];
+        metrics::counter!(HTTP_REQUESTS, &labels).increment(1);
+        metrics::histogram!(HTTP_DURATION, &labels).record(seconds);
+        return;
+    };
+    SERIES.with_borrow_mut(|series| {
+        let by_route = match series.get_mut(route) {
+            Some(by_route) => by_route,
+            None => series.entry(route.into()).or_default(),
+        };
+        let found = by_route
+            .iter()
+            .position(|s| s.method == method && s.status == status);
+        let index = found.unwrap_or_else(|| {
+            let labels = [
+                ("method", method.to_owned()),
+                ("route", route.to_owned()),
+                ("status", status.as_str().to_owned()),
+            ];
+            by_route.push(Series {
+                method,
+                status,
+                requests: metrics::counter!(HTTP_REQUESTS, &labels),
+                duration: metrics::histogram!(HTTP_DURATION, &labels),
+            });
+            by_route.len() - 1
+        });
+        let s = &by_route[index];
+        s.requests.increment(1);
+        s.duration.record(seconds);
+    });
 }
 
 /// Sets the pool gauges from `db`'s pool (connections in use and idle).
@@ -156,14 +347,32 @@ mod tests {
     #[tokio::test]
     async fn requests_are_counted_by_route_template_and_status() {
         let db = crate::db::connect("sqlite::memory:", 1).await.unwrap();
-        let app = crate::Stack::new("default-src 'self'", std::time::Duration::from_secs(5)).apply(
-            Router::new()
-                .route("/items/{id}", get(|| async { "item" }))
-                .merge(router())
-                .with_state(db),
-        );
-        for path in ["/items/1", "/items/2", "/nowhere"] {
-            let req = http::Request::get(path).body(Body::empty()).unwrap();
+        let app = crate::Stack::new("default-src 'self'", std::time::Duration::from_millis(200))
+            .wrap(
+                Router::new()
+                    .route("/items/{id}", get(|| async { "item" }))
+                    .route(
+                        "/slow/{id}",
+                        get(|| async {
+                            tokio::time::sleep(std::time::Duration::from_secs(5)).await;
+                        }),
+                    )
+                    .merge(router())
+                    .with_state(db),
+            );
+        for (method, path) in [
+            ("GET", "/items/1"),
+            ("GET", "/items/2"),
+            ("GET", "/nowhere"),
+            ("DELETE", "/items/3"),
+            ("GET", "/slow/1"),
+            ("BREW", "/items/4"),
+        ] {
+            let req = http::Request::builder()
+                .method(method)
+                .uri(path)
+                .body(Body::empty())
+                .unwrap();
             app.clone().oneshot(req).await.unwrap();
         }
         let req = http::Request::get("/metrics").body(Body::empty()).unwrap();
@@ -180,6 +389,13 @@ mod tests {
             text.contains(r#"http_requests_total{method="GET",route="unmatched",status="404"} 1"#),
             "{text}"
         );
+        for series in [
+            r#"http_requests_total{method="DELETE",route="/items/{id}",status="405"} 1"#,
+            r#"http_requests_total{method="GET",route="/slow/{id}",status="408"} 1"#,
+            r#"http_requests_total{method="BREW",route="/items/{id}",status="405"} 1"#,
+        ] {
+            assert!(text.contains(series), "{series}: {text}");
+        }
         assert!(
             text.contains(r#"http_request_duration_seconds_bucket{method="GET",route="/items/{id}",status="200",le="0.5"}"#),
             "{text}"

@@ -1,24 +1,33 @@
-//! No input can crash a request: [`catch_panic`] (a layer of [`crate::Stack`]) answers a
+//! No input can crash a request: [`CatchPanic`] (a layer of [`crate::Stack`]) answers a
 //! request whose handler, extractor or middleware panicked with the service's `500` (the
 //! [`PanicResponder`] it gave [`crate::Stack::on_panic`]: its error page or JSON, chosen by
 //! the one negotiation rule, [`shared_jwt::axum::wants_html`], with the request id) instead
 //! of dropping the connection.
 //!
 //! The panic is logged once, by the process's panic hook ([`install_hook`], installed by
-//! [`crate::Stack::apply`]): one `ERROR` event with the message and the location, inside the
+//! [`crate::Stack::wrap`]): one `ERROR` event with the message and the location, inside the
 //! request's span (which carries the request id), never the request itself. Without an
 //! enabled tracing subscriber the previous hook (Rust's default: standard error) runs
 //! instead, so a panic is never silent.
 
 use std::any::Any;
+use std::future::Future;
 use std::panic::{AssertUnwindSafe, PanicHookInfo};
+use std::pin::Pin;
 use std::sync::Once;
+use std::task::{Context, Poll, ready};
 
-use axum::extract::{Request, State};
-use axum::middleware::Next;
+use axum::extract::Request;
 use axum::response::{IntoResponse, Response};
 use futures_util::FutureExt as _;
+use futures_util::future::CatchUnwind;
 use http::StatusCode;
+use pin_project_lite::pin_project;
+use tokio::task::futures::TaskLocalFuture;
+use tower::util::Oneshot;
+use tower::{Layer, Service, ServiceExt as _};
+
+use crate::request_id::{REQUEST_ID, request_id_of};
 
 /// How a service answers a request that panicked: `(request id, wants_html)` → its `500`
 /// (the status is forced to 500 whatever the responder sets).
@@ -37,23 +46,89 @@ pub fn default_responder(request_id: &str, _wants_html: bool) -> Response {
         .into_response()
 }
 
-/// Middleware: runs the rest of the stack; if it panics, answers with `respond`.
-pub(crate) async fn catch_panic(
-    State(respond): State<PanicResponder>,
-    req: Request,
-    next: Next,
-) -> Response {
-    let wants_html = shared_jwt::axum::wants_html(req.uri().path(), req.headers());
-    let request_id = crate::layers::request_id_of(&req).to_owned();
-    // Unwind safety: nothing of this request outlives the panic; shared state (pools,
-    // caches) is behind types that stay consistent when a holder unwinds.
-    match AssertUnwindSafe(next.run(req)).catch_unwind().await {
-        Ok(response) => response,
-        Err(_payload) => {
-            // The hook has logged it (message and location, in this request's span).
-            let mut response = respond(&request_id, wants_html);
-            *response.status_mut() = StatusCode::INTERNAL_SERVER_ERROR;
-            response
+/// The stack's layer that runs the rest of the request with its id in scope
+/// ([`crate::current_request_id`]) and answers a panic with the service's responder.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct CatchPanicLayer(pub(crate) PanicResponder);
+
+impl<S> Layer<S> for CatchPanicLayer {
+    type Service = CatchPanic<S>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        CatchPanic {
+            inner,
+            respond: self.0,
+        }
+    }
+}
+
+/// See [`CatchPanicLayer`].
+#[derive(Clone, Debug)]
+pub struct CatchPanic<S> {
+    inner: S,
+    respond: PanicResponder,
+}
+
+impl<S> Service<Request> for CatchPanic<S>
+where
+    S: Service<Request, Response = Response> + Clone,
+{
+    type Response = Response;
+    type Error = S::Error;
+    type Future = CatchPanicFuture<S>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, req: Request) -> Self::Future {
+        let wants_html = shared_jwt::axum::wants_html(req.uri().path(), req.headers());
+        let request_id = request_id_of(&req).to_owned();
+        // The service that was made ready runs the request; the clone (the router behind the
+        // body limit: a reference count) waits for the next one. Called inside the future, so
+        // that a panic in its `call` is caught too and the id is in scope there as well.
+        let clone = self.inner.clone();
+        let ready = std::mem::replace(&mut self.inner, clone);
+        CatchPanicFuture {
+            // Unwind safety: nothing of this request outlives the panic; shared state (pools,
+            // caches) is behind types that stay consistent when a holder unwinds.
+            inner: REQUEST_ID.scope(
+                request_id,
+                AssertUnwindSafe(ready.oneshot(req)).catch_unwind(),
+            ),
+            respond: self.respond,
+            wants_html,
+        }
+    }
+}
+
+pin_project! {
+    /// The future of [`CatchPanic`].
+    pub struct CatchPanicFuture<S: Service<Request>> {
+        #[pin]
+        inner: TaskLocalFuture<String, CatchUnwind<AssertUnwindSafe<Oneshot<S, Request>>>>,
+        respond: PanicResponder,
+        wants_html: bool,
+    }
+}
+
+impl<S> Future for CatchPanicFuture<S>
+where
+    S: Service<Request, Response = Response>,
+{
+    type Output = Result<Response, S::Error>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let mut this = self.project();
+        match ready!(this.inner.as_mut().poll(cx)) {
+            Ok(result) => Poll::Ready(result),
+            Err(_payload) => {
+                // The hook has logged it (message and location, in this request's span).
+                let request_id = this.inner.take_value().unwrap_or_default();
+                let mut response = (this.respond)(&request_id, *this.wants_html);
+                *response.status_mut() = StatusCode::INTERNAL_SERVER_ERROR;
+                Poll::Ready(Ok(response))
+            }
         }
     }
 }
@@ -120,7 +195,7 @@ mod tests {
         panic!("the page gave up")
     }
 
-    fn app(respond: Option<PanicResponder>) -> Router {
+    fn app(respond: Option<PanicResponder>) -> crate::Stacked {
         let router = Router::new().route("/boom", get(page_gives_up)).route(
             "/api/boom",
             post(|body: String| async move {
@@ -133,10 +208,13 @@ mod tests {
             Some(r) => stack.on_panic(r),
             None => stack,
         }
-        .apply(router)
+        .wrap(router)
     }
 
-    async fn send(app: Router, req: http::Request<Body>) -> (http::response::Parts, String) {
+    async fn send(
+        app: crate::Stacked,
+        req: http::Request<Body>,
+    ) -> (http::response::Parts, String) {
         let (parts, body) = app.oneshot(req).await.unwrap().into_parts();
         let bytes = body.collect().await.unwrap().to_bytes();
         (parts, String::from_utf8_lossy(&bytes).into_owned())

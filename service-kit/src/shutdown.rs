@@ -3,7 +3,7 @@
 use std::future::Future;
 use std::net::SocketAddr;
 
-use axum::Router;
+use crate::Stacked;
 use tokio::net::TcpListener;
 
 /// Completes at SIGTERM or Ctrl-C (logging "shutting down").
@@ -31,19 +31,19 @@ pub async fn signal() {
     tracing::info!("shutting down");
 }
 
-/// Serves `router` on `listener` (handlers may extract the peer's
+/// Serves `app` on `listener` (handlers may extract the peer's
 /// `ConnectInfo<SocketAddr>`) until `shutdown` completes, then lets requests in flight finish.
 ///
 /// # Errors
 /// I/O errors of the server.
 pub async fn serve(
     listener: TcpListener,
-    router: Router,
+    app: Stacked,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     axum::serve(
         listener,
-        router.into_make_service_with_connect_info::<SocketAddr>(),
+        app.into_make_service_with_connect_info::<SocketAddr>(),
     )
     .with_graceful_shutdown(shutdown)
     .await

@@ -22,7 +22,7 @@ async fn a_panic_is_a_500_with_the_request_id_as_a_page_or_json(b: Backend) {
         .route("/boom", get(boom))
         .route("/api/v1/boom", get(boom))
         .with_state(app.state.clone());
-    let router = auth_service::app::stack(settings).apply(routes);
+    let router = auth_service::app::stack(settings).wrap(routes);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     tokio::spawn(async move {

@@ -12,10 +12,10 @@ async fn boom() -> &'static str {
     panic!("a handler gave up")
 }
 
-async fn serve(router: Router) -> String {
+async fn serve(app: service_kit::Stacked) -> String {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let address = listener.local_addr().unwrap();
-    tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
     format!("http://{address}")
 }
 
@@ -25,7 +25,7 @@ async fn a_panic_is_a_500_with_the_request_id_as_a_page_or_json() {
         .route("/boom", get(boom))
         .route("/api/v1/boom", get(boom))
         .route("/ok", get(|| async { "ok" }));
-    let base = serve(expense_service::app::stack(Duration::from_secs(5)).apply(routes)).await;
+    let base = serve(expense_service::app::stack(Duration::from_secs(5)).wrap(routes)).await;
     test_support::http::assert_panics_answered(
         &base,
         "Something went wrong on our side.",
