@@ -15,7 +15,6 @@ use secrecy::SecretString;
 use uuid::Uuid;
 
 use crate::accounts::sessions::{Refreshed, Session};
-use crate::accounts::tenants;
 use crate::accounts::throttle::{Admission, AttemptKeys, Reservation, Throttled};
 use crate::accounts::users;
 use crate::error::AppError;
@@ -102,11 +101,12 @@ async fn sign_in_counted(
         Ok(r) => r,
         Err(t) => return Ok(SignIn::Throttled(t)),
     };
-    let tenant = tenants::find_by_slug(&state.db, &tenant_raw).await?;
-    let user = match &tenant {
-        Some(t) => users::find_by_email(&state.db, t.id, email_raw).await?,
-        None => None,
-    };
+    // The tenant, the account and its second factor in one query (unknown ones are None).
+    let users::SignInLookup {
+        tenant,
+        user,
+        has_second_factor,
+    } = users::find_for_sign_in(&state.db, &tenant_raw, email_raw).await?;
     let (reservation, verified) =
         verify_reserved(state, reservation, creds.password, user.as_ref()).await?;
     let active =
@@ -143,7 +143,7 @@ async fn sign_in_counted(
         txn.commit().await?;
         return Ok(SignIn::Unverified);
     }
-    if crate::accounts::mfa::has_second_factor(&state.db, user.id).await? {
+    if has_second_factor {
         // The password was right; the code is the next guess to count.
         let txn = state.writes.begin(&state.db).await?;
         if let Verified::YesRehashed(hash) = &verified {
