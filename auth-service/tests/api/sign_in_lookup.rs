@@ -1,12 +1,15 @@
 //! The one query a sign-in looks its account up with (tenant, user and second factor in a
 //! join) against the separate queries it replaced, and what each failed sign-in audits.
-//! The throttle's reservation in two statements: all three buckets or none.
+//! The throttle's reservation in two statements: all three buckets or none. The
+//! statements of a successful sign-in, counted.
 
 use auth_service::accounts::mfa;
 use auth_service::accounts::throttle::{Admission, AttemptKeys};
 use auth_service::entities::{auth_event, passkey, throttle_slot, user_totp};
 use auth_service::tenants::{self, SignupPolicy};
 use auth_service::users::{self, SignInLookup};
+use std::sync::{Arc, Mutex};
+
 use chrono::Utc;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, Set,
@@ -21,6 +24,7 @@ db_tests!(
     the_sign_in_lookup_finds_what_the_separate_queries_find,
     each_failed_sign_in_is_audited_with_its_reason,
     a_reservation_takes_every_bucket_or_none,
+    a_successful_sign_in_runs_eight_statements_in_two_transactions,
 );
 
 /// What the lookup found, as (tenant slug, user email, second factor).
@@ -262,4 +266,51 @@ async fn a_reservation_takes_every_bucket_or_none(b: Backend) {
     assert_eq!(slots().await.len(), 18);
     throttle.settle_success(db, r).await.unwrap();
     assert_eq!(slots().await, before);
+}
+
+/// The first word of every statement `sign_in` runs through sea-orm (`BEGIN` and `COMMIT`
+/// are not among them: sqlx runs those), in order.
+async fn statements_of_a_sign_in(app: &TestApp, password: &str) -> (String, Vec<String>) {
+    use auth_service::accounts::signin::{self, Credentials, SignIn};
+    use auth_service::infra::audit::EventContext;
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let mut state = app.state.clone();
+    let log = Arc::clone(&seen);
+    state.db.set_metric_callback(move |info| {
+        let word = info.statement.sql.split_whitespace().next().unwrap_or("");
+        log.lock().unwrap().push(word.to_owned());
+    });
+    let creds = Credentials {
+        tenant_slug: "acme",
+        email: "ada@acme.test",
+        password,
+    };
+    let ctx = EventContext::default();
+    let ip = "192.0.2.1".parse().unwrap();
+    let outcome = match signin::sign_in(&state, creds, ip, &ctx).await.unwrap() {
+        SignIn::Ok(_) => "ok",
+        SignIn::Failed => "failed",
+        other => panic!("{other:?}"),
+    };
+    let seen = seen.lock().unwrap().clone();
+    (outcome.to_owned(), seen)
+}
+
+async fn a_successful_sign_in_runs_eight_statements_in_two_transactions(b: Backend) {
+    let app = TestApp::spawn(b).await;
+    app.acme().await;
+    let (outcome, seen) = statements_of_a_sign_in(&app, PASSWORD).await;
+    assert_eq!(outcome, "ok");
+    // The reservation (a transaction): read the three buckets, claim a slot in each.
+    // The tenant, the user and the second factor. Then one transaction: the last sign-in,
+    // the throttle settled, the session (family and token), the audit row.
+    let expected = [
+        "SELECT", "INSERT", "SELECT", "UPDATE", "DELETE", "INSERT", "INSERT", "INSERT",
+    ];
+    assert_eq!(seen, expected);
+    // A wrong password: the reservation, the lookup, then one transaction: the audit row
+    // and the wait of the two account buckets.
+    let (outcome, seen) = statements_of_a_sign_in(&app, "wrong password!").await;
+    assert_eq!(outcome, "failed");
+    assert_eq!(seen, ["SELECT", "INSERT", "SELECT", "INSERT", "SELECT"]);
 }
