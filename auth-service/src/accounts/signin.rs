@@ -274,12 +274,13 @@ pub async fn refresh(
     }
 }
 
-/// Reserves the attempt's slots before any password is checked (one write transaction);
-/// a refusal is audited (`login_throttled`, with `detail`) in the same transaction and
-/// returned.
+/// Reserves the attempt's slots before any password is checked (two statements: a read
+/// and one claim of all three slots); a refusal claims nothing, is audited
+/// (`login_throttled`, with `detail`) and returned.
 ///
 /// # Errors
-/// A database failure (nothing is reserved).
+/// A database failure (nothing is reserved; a slot claimed before it, after a lost race,
+/// is given back when possible).
 pub(crate) async fn admit(
     state: &AppState,
     keys: &AttemptKeys,
@@ -288,13 +289,16 @@ pub(crate) async fn admit(
     ctx: &EventContext,
     detail: String,
 ) -> Result<Result<Reservation, Throttled>, AppError> {
-    let txn = state.writes.begin(&state.db).await?;
-    let admitted = match state.throttle.reserve(&*txn, keys).await? {
+    // No transaction: the reservation claims its three slots with ONE statement (all or
+    // none; a racer in between is handled in `throttle`), and a refusal writes only its
+    // audit row. On SQLite the statements still wait for this process's turn to write.
+    let _turn = state.writes.turn().await?;
+    let admitted = match state.throttle.reserve(&state.db, keys).await? {
         Admission::Granted(r) => Ok(r),
         Admission::Refused(t) => {
             crate::infra::metrics::throttled("sign_in_lock");
             audit::record(
-                &*txn,
+                &state.db,
                 AuditEvent::LoginThrottled,
                 tenant_id,
                 user_id,
@@ -305,7 +309,6 @@ pub(crate) async fn admit(
             Err(t)
         }
     };
-    txn.commit().await?;
     Ok(admitted)
 }
 

@@ -24,7 +24,7 @@ db_tests!(
     the_sign_in_lookup_finds_what_the_separate_queries_find,
     each_failed_sign_in_is_audited_with_its_reason,
     a_reservation_takes_every_bucket_or_none,
-    a_successful_sign_in_runs_eight_statements_in_two_transactions,
+    a_successful_sign_in_runs_eight_statements_and_one_transaction,
 );
 
 /// What the lookup found, as (tenant slug, user email, second factor).
@@ -296,12 +296,12 @@ async fn statements_of_a_sign_in(app: &TestApp, password: &str) -> (String, Vec<
     (outcome.to_owned(), seen)
 }
 
-async fn a_successful_sign_in_runs_eight_statements_in_two_transactions(b: Backend) {
+async fn a_successful_sign_in_runs_eight_statements_and_one_transaction(b: Backend) {
     let app = TestApp::spawn(b).await;
     app.acme().await;
     let (outcome, seen) = statements_of_a_sign_in(&app, PASSWORD).await;
     assert_eq!(outcome, "ok");
-    // The reservation (a transaction): read the three buckets, claim a slot in each.
+    // The reservation (no transaction): read the three buckets, claim a slot in each.
     // The tenant, the user and the second factor. Then one transaction: the last sign-in,
     // the throttle settled, the session (family and token), the audit row.
     let expected = [

@@ -7,11 +7,12 @@
 //! never both get the same slot: on PostgreSQL the loser of the row lock re-checks the
 //! condition on the committed row and changes nothing; on SQLite each statement holds the
 //! write lock. A loser looks again at the buckets it did not get and may end refused
-//! (giving back what it got), never admitted beyond the limit. Sign-in runs a reservation
-//! (and a settlement) as one transaction of [`crate::infra::writes`], which on SQLite
-//! begins `IMMEDIATE`: it holds the write lock from the start, so its reads before writes
-//! never meet "database is locked" for an upgrade; outside such a transaction every
-//! statement stands alone, as before.
+//! (giving back what it got), never admitted beyond the limit. Sign-in runs its
+//! reservation without a transaction, its statements standing alone in its turn of
+//! [`crate::infra::writes`] (the claim is one statement, so it is all or nothing), and its
+//! settlement in one transaction of that queue, which on SQLite begins `IMMEDIATE`: it
+//! holds the write lock from the start, so its reads before writes never meet "database is
+//! locked" for an upgrade.
 
 use std::time::Duration;
 
