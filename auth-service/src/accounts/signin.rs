@@ -82,6 +82,12 @@ pub async fn sign_in(
     result
 }
 
+/// A successful sign-in is ten round trips to the database (twenty before issue 13's
+/// round-trip cut): the reservation (`SELECT` the three buckets, one `INSERT … ON CONFLICT
+/// DO UPDATE … RETURNING`; no transaction), the lookup (one `SELECT` of tenant, user and
+/// second factor), then one transaction: `BEGIN`, `UPDATE users`, `DELETE throttle_slots`,
+/// `INSERT` the refresh family, its token and the audit row, `COMMIT`. The test
+/// `a_successful_sign_in_runs_eight_statements_and_one_transaction` holds it to that.
 async fn sign_in_counted(
     state: &AppState,
     creds: Credentials<'_>,
