@@ -15,7 +15,6 @@ use secrecy::SecretString;
 use uuid::Uuid;
 
 use crate::accounts::sessions::{Refreshed, Session};
-use crate::accounts::tenants;
 use crate::accounts::throttle::{Admission, AttemptKeys, Reservation, Throttled};
 use crate::accounts::users;
 use crate::error::AppError;
@@ -83,6 +82,12 @@ pub async fn sign_in(
     result
 }
 
+/// A successful sign-in is ten round trips to the database (twenty before issue 13's
+/// round-trip cut): the reservation (`SELECT` the three buckets, one `INSERT … ON CONFLICT
+/// DO UPDATE … RETURNING`; no transaction), the lookup (one `SELECT` of tenant, user and
+/// second factor), then one transaction: `BEGIN`, `UPDATE users`, `DELETE throttle_slots`,
+/// `INSERT` the refresh family, its token and the audit row, `COMMIT`. The test
+/// `a_successful_sign_in_runs_eight_statements_and_one_transaction` holds it to that.
 async fn sign_in_counted(
     state: &AppState,
     creds: Credentials<'_>,
@@ -102,11 +107,12 @@ async fn sign_in_counted(
         Ok(r) => r,
         Err(t) => return Ok(SignIn::Throttled(t)),
     };
-    let tenant = tenants::find_by_slug(&state.db, &tenant_raw).await?;
-    let user = match &tenant {
-        Some(t) => users::find_by_email(&state.db, t.id, email_raw).await?,
-        None => None,
-    };
+    // The tenant, the account and its second factor in one query (unknown ones are None).
+    let users::SignInLookup {
+        tenant,
+        user,
+        has_second_factor,
+    } = users::find_for_sign_in(&state.db, &tenant_raw, email_raw).await?;
     let (reservation, verified) =
         verify_reserved(state, reservation, creds.password, user.as_ref()).await?;
     let active =
@@ -143,7 +149,7 @@ async fn sign_in_counted(
         txn.commit().await?;
         return Ok(SignIn::Unverified);
     }
-    if crate::accounts::mfa::has_second_factor(&state.db, user.id).await? {
+    if has_second_factor {
         // The password was right; the code is the next guess to count.
         let txn = state.writes.begin(&state.db).await?;
         if let Verified::YesRehashed(hash) = &verified {
@@ -274,12 +280,13 @@ pub async fn refresh(
     }
 }
 
-/// Reserves the attempt's slots before any password is checked (one write transaction);
-/// a refusal is audited (`login_throttled`, with `detail`) in the same transaction and
-/// returned.
+/// Reserves the attempt's slots before any password is checked (two statements: a read
+/// and one claim of all three slots); a refusal claims nothing, is audited
+/// (`login_throttled`, with `detail`) and returned.
 ///
 /// # Errors
-/// A database failure (nothing is reserved).
+/// A database failure (nothing is reserved; a slot claimed before it, after a lost race,
+/// is given back when possible).
 pub(crate) async fn admit(
     state: &AppState,
     keys: &AttemptKeys,
@@ -288,13 +295,16 @@ pub(crate) async fn admit(
     ctx: &EventContext,
     detail: String,
 ) -> Result<Result<Reservation, Throttled>, AppError> {
-    let txn = state.writes.begin(&state.db).await?;
-    let admitted = match state.throttle.reserve(&*txn, keys).await? {
+    // No transaction: the reservation claims its three slots with ONE statement (all or
+    // none; a racer in between is handled in `throttle`), and a refusal writes only its
+    // audit row. On SQLite the statements still wait for this process's turn to write.
+    let _turn = state.writes.turn().await?;
+    let admitted = match state.throttle.reserve(&state.db, keys).await? {
         Admission::Granted(r) => Ok(r),
         Admission::Refused(t) => {
             crate::infra::metrics::throttled("sign_in_lock");
             audit::record(
-                &*txn,
+                &state.db,
                 AuditEvent::LoginThrottled,
                 tenant_id,
                 user_id,
@@ -305,7 +315,6 @@ pub(crate) async fn admit(
             Err(t)
         }
     };
-    txn.commit().await?;
     Ok(admitted)
 }
 

@@ -171,7 +171,8 @@ impl Throttle {
     }
 
     /// Reserves a slot in every bucket of `keys`, or none: refused, with the time
-    /// until every bucket has a free slot again.
+    /// until every bucket has a free slot again. Two statements when no racer interferes
+    /// (one read of the three buckets, one claim of a slot in each).
     ///
     /// # Errors
     /// A database failure (slots claimed so far are given back when possible).
@@ -182,37 +183,17 @@ impl Throttle {
     ) -> Result<Admission, DbErr> {
         let (now, window) = (now_ms(), self.window_ms());
         let claim = Uuid::new_v4();
-        let buckets = self.buckets(keys);
-        for (i, bucket) in buckets.iter().enumerate() {
-            match slots::claim(db, bucket, claim, now, window).await {
-                Ok(Claimed::Yes) => {}
-                Ok(Claimed::Full(wait)) => {
-                    for held in &buckets[..i] {
-                        slots::release(db, held, claim).await?;
-                    }
-                    let mut retry_after = wait;
-                    for later in &buckets[i + 1..] {
-                        retry_after =
-                            retry_after.max(slots::wait_for(db, later, now, window).await?);
-                    }
-                    // A racer's slot taken after `now` may end a little after
-                    // `now + window`; no wait is longer than the window.
-                    let retry_after = retry_after.min(self.settings.window);
-                    return Ok(Admission::Refused(Throttled { retry_after }));
-                }
-                Err(e) => {
-                    for held in &buckets[..i] {
-                        // Best effort: the first error is the one reported.
-                        let _ = slots::release(db, held, claim).await;
-                    }
-                    return Err(e);
-                }
-            }
+        match slots::claim_all(db, &self.buckets(keys), claim, now, window).await? {
+            Claimed::Yes => Ok(Admission::Granted(Reservation {
+                keys: keys.clone(),
+                claim,
+            })),
+            // A racer's slot taken after `now` may end a little after `now + window`; no
+            // wait is longer than the window.
+            Claimed::Full(wait) => Ok(Admission::Refused(Throttled {
+                retry_after: wait.min(self.settings.window),
+            })),
         }
-        Ok(Admission::Granted(Reservation {
-            keys: keys.clone(),
-            claim,
-        }))
     }
 
     /// Settles a wrong password: the slots stay used. Returns the lock it leaves, when
@@ -227,14 +208,13 @@ impl Throttle {
     ) -> Result<Option<Throttled>, DbErr> {
         let (now, window) = (now_ms(), self.window_ms());
         let [pair, account, _] = self.buckets(&reservation.keys);
-        let wait = slots::wait_for(db, &pair, now, window)
-            .await?
-            .max(slots::wait_for(db, &account, now, window).await?);
+        let wait = slots::wait_for_all(db, &[&pair, &account], now, window).await?;
         Ok((!wait.is_zero()).then_some(Throttled { retry_after: wait }))
     }
 
     /// Settles a right password: the account's bucket for this address is emptied, and
-    /// the attempt's slots in the account's and the address's buckets are given back.
+    /// the attempt's slots in the account's and the address's buckets are given back (one
+    /// statement).
     ///
     /// # Errors
     /// A database failure.
@@ -244,8 +224,7 @@ impl Throttle {
         reservation: Reservation,
     ) -> Result<(), DbErr> {
         let [pair, account, address] = self.buckets(&reservation.keys);
-        slots::clear(db, &pair).await?;
-        slots::release_all(db, &[&account, &address], reservation.claim).await
+        slots::clear_and_release(db, &pair, &[&account, &address], reservation.claim).await
     }
 
     /// Settles an attempt whose password was never checked (hashing busy or failed):

@@ -11,6 +11,8 @@
 //! cannot fail with `SQLITE_BUSY_SNAPSHOT`, and its holder never meets another writer of
 //! this queue. Writers elsewhere in the service still take SQLite's busy handler, as before.
 //! On PostgreSQL there is no queue: a plain transaction (row locks and MVCC do the rest).
+//! A write that needs no transaction (the throttle's reservation: one statement) takes its
+//! [`Turn`] without `BEGIN … COMMIT`, two round trips fewer.
 
 use std::ops::Deref;
 use std::sync::Arc;
@@ -53,29 +55,47 @@ impl Writes {
     /// # Errors
     /// A database failure.
     pub async fn begin(&self, db: &DatabaseConnection) -> Result<WriteTxn, DbErr> {
-        let Some(turn) = &self.turn else {
+        let Turn(permit) = self.turn().await?;
+        if permit.is_none() {
             return Ok(WriteTxn {
                 txn: db.begin().await?,
                 _turn: None,
             });
-        };
-        let permit = turn
-            .clone()
-            .acquire_owned()
-            .await
-            .map_err(|_| DbErr::Custom("the write queue is closed".into()))?;
+        }
         let txn = db
             .begin_with_options(TransactionOptions {
                 sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
                 ..TransactionOptions::default()
             })
             .await?;
-        Ok(WriteTxn {
-            txn,
-            _turn: Some(permit),
-        })
+        Ok(WriteTxn { txn, _turn: permit })
+    }
+
+    /// Waits for this process's turn to write (SQLite; at once on PostgreSQL), for writes
+    /// that need no transaction: each statement stands alone (two round trips fewer than
+    /// `BEGIN … COMMIT`), and while the [`Turn`] is held no other writer of this queue
+    /// takes the lock.
+    ///
+    /// # Errors
+    /// The queue is closed (never while the process runs).
+    pub async fn turn(&self) -> Result<Turn, DbErr> {
+        let Some(turn) = &self.turn else {
+            return Ok(Turn(None));
+        };
+        let permit = turn
+            .clone()
+            .acquire_owned()
+            .await
+            .map_err(|_| DbErr::Custom("the write queue is closed".into()))?;
+        Ok(Turn(Some(permit)))
     }
 }
+
+/// This process's turn to write without a transaction ([`Writes::turn`]); dropped, the
+/// next writer's.
+#[derive(Debug)]
+#[must_use = "the turn ends when it is dropped"]
+pub struct Turn(Option<OwnedSemaphorePermit>);
 
 impl WriteTxn {
     /// Commits, then gives the turn to the next writer.

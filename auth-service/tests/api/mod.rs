@@ -41,5 +41,6 @@ mod refresh;
 mod refresh_race;
 mod register;
 mod sessions_page;
+mod sign_in_lookup;
 mod throttle;
 mod throttle_races;

@@ -1,20 +1,26 @@
 //! The slot queries of the throttle. A bucket has at most `limit` rows (slots `0..limit`);
-//! a slot is free when it was last used a window or more ago. An attempt claims one slot
-//! with ONE conditional statement — an `UPDATE … WHERE bucket = ? AND slot = ? AND
-//! used_at_ms <= cutoff`, or an `INSERT … ON CONFLICT DO NOTHING` of a missing slot —
-//! so two racers (requests or replicas) never both get the same slot: on PostgreSQL the
-//! loser of the row lock re-checks the condition on the committed row and changes
-//! nothing; on SQLite each statement holds the write lock. A loser looks again and may
-//! end refused, never admitted beyond the limit. Sign-in runs a reservation (and a
-//! settlement) as one transaction of [`crate::infra::writes`], which on SQLite begins
-//! `IMMEDIATE`: it holds the write lock from the start, so its reads before writes never
-//! meet "database is locked" for an upgrade; outside such a transaction every statement
-//! stands alone, as before.
+//! a slot is free when it was last used a window or more ago, or is missing (a slot given
+//! back is deleted). An attempt reads its three buckets with one query and claims one
+//! slot in each with ONE conditional statement — an `INSERT` of the picked slots that, for
+//! a slot that exists, is an `UPDATE … WHERE used_at_ms <= cutoff` (`ON CONFLICT … DO
+//! UPDATE … WHERE`), `RETURNING` the buckets it got — so two racers (requests or replicas)
+//! never both get the same slot: on PostgreSQL the loser of the row lock re-checks the
+//! condition on the committed row and changes nothing; on SQLite each statement holds the
+//! write lock. A loser looks again at the buckets it did not get and may end refused
+//! (giving back what it got), never admitted beyond the limit. Sign-in runs its
+//! reservation without a transaction, its statements standing alone in its turn of
+//! [`crate::infra::writes`] (the claim is one statement, so it is all or nothing), and its
+//! settlement in one transaction of that queue, which on SQLite begins `IMMEDIATE`: it
+//! holds the write lock from the start, so its reads before writes never meet "database is
+//! locked" for an upgrade.
 
 use std::time::Duration;
 
 use sea_orm::sea_query::{Expr, OnConflict};
-use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QuerySelect, Set};
+use sea_orm::{
+    ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QuerySelect,
+    QueryTrait, Set,
+};
 use uuid::Uuid;
 
 use crate::infra::entities::throttle_slot::{ActiveModel, Column, Entity};
@@ -42,17 +48,38 @@ fn rounds(limit: u32) -> u32 {
     limit.min(62) + 2
 }
 
-/// The bucket's slots below its limit: `(slot, used_at_ms)`.
-async fn slots(db: &impl ConnectionTrait, b: &Bucket) -> Result<Vec<(i32, i64)>, DbErr> {
-    Entity::find()
+/// The slots below their limits of each of `buckets`, in one query: per bucket (in the
+/// order given), its `(slot, used_at_ms)`.
+async fn slots_of(
+    db: &impl ConnectionTrait,
+    buckets: &[&Bucket],
+) -> Result<Vec<Vec<(i32, i64)>>, DbErr> {
+    let mut which = Condition::any();
+    for b in buckets {
+        which = which.add(
+            Condition::all()
+                .add(Column::Bucket.eq(b.key.as_str()))
+                .add(Column::Slot.lt(limit_i32(b.limit))),
+        );
+    }
+    let rows: Vec<(String, i32, i64)> = Entity::find()
         .select_only()
+        .column(Column::Bucket)
         .column(Column::Slot)
         .column(Column::UsedAtMs)
-        .filter(Column::Bucket.eq(b.key.as_str()))
-        .filter(Column::Slot.lt(limit_i32(b.limit)))
+        .filter(which)
         .into_tuple()
         .all(db)
-        .await
+        .await?;
+    Ok(buckets
+        .iter()
+        .map(|b| {
+            rows.iter()
+                .filter(|(key, _, _)| *key == b.key)
+                .map(|(_, slot, used)| (*slot, *used))
+                .collect()
+        })
+        .collect())
 }
 
 fn limit_i32(limit: u32) -> i32 {
@@ -73,14 +100,25 @@ fn free_in(rows: &[(i32, i64)], limit: u32, now_ms: i64, window_ms: i64) -> Dura
     millis(oldest + window_ms - now_ms)
 }
 
-/// Time until `b` has a free slot (zero when it has one now).
-pub(super) async fn wait_for(
+/// Time until every one of `buckets` has a free slot (zero when each has one now), in
+/// one query.
+pub(super) async fn wait_for_all(
     db: &impl ConnectionTrait,
-    b: &Bucket,
+    buckets: &[&Bucket],
     now_ms: i64,
     window_ms: i64,
 ) -> Result<Duration, DbErr> {
-    Ok(free_in(&slots(db, b).await?, b.limit, now_ms, window_ms))
+    let rows = slots_of(db, buckets).await?;
+    Ok(longest_wait(buckets, &rows, now_ms, window_ms))
+}
+
+fn longest_wait(buckets: &[&Bucket], rows: &[Vec<(i32, i64)>], now: i64, window: i64) -> Duration {
+    buckets
+        .iter()
+        .zip(rows)
+        .map(|(b, r)| free_in(r, b.limit, now, window))
+        .max()
+        .unwrap_or(Duration::ZERO)
 }
 
 /// Spreads racers over the candidates instead of all trying the first.
@@ -89,36 +127,78 @@ fn pick<T: Copy>(candidates: &[T], claim: Uuid) -> Option<T> {
     (n > 0).then(|| candidates[usize::from(claim.as_bytes()[15]) % n])
 }
 
-/// Claims a slot of `b` for `claim` at `now_ms`.
-pub(super) async fn claim(
+/// The slot of a bucket to try: a free one, else a missing one; none when it is full.
+fn candidate(rows: &[(i32, i64)], limit: u32, claim: Uuid, cutoff: i64) -> Option<i32> {
+    let free: Vec<i32> = rows
+        .iter()
+        .filter(|(_, t)| *t <= cutoff)
+        .map(|(s, _)| *s)
+        .collect();
+    if !free.is_empty() {
+        return pick(&free, claim);
+    }
+    let missing: Vec<i32> = (0..limit_i32(limit))
+        .filter(|s| !rows.iter().any(|(r, _)| r == s))
+        .collect();
+    pick(&missing, claim)
+}
+
+/// Claims a slot in every one of `buckets` for `claim` at `now_ms`, or in none: one
+/// query reads the buckets and one statement claims a slot in each (see [`take`]); a
+/// bucket whose slot a racer took in between is read and tried again.
+///
+/// # Errors
+/// A database failure (slots claimed so far are given back when possible).
+pub(super) async fn claim_all(
     db: &impl ConnectionTrait,
-    b: &Bucket,
+    buckets: &[Bucket],
     claim: Uuid,
     now_ms: i64,
     window_ms: i64,
 ) -> Result<Claimed, DbErr> {
-    let cutoff = now_ms - window_ms;
-    for _ in 0..rounds(b.limit) {
-        let rows = slots(db, b).await?;
-        let free: Vec<i32> = rows
-            .iter()
-            .filter(|(_, t)| *t <= cutoff)
-            .map(|(s, _)| *s)
-            .collect();
-        let won = if let Some(slot) = pick(&free, claim) {
-            take(db, b, slot, claim, now_ms, cutoff).await?
-        } else if rows.len() < b.limit as usize {
-            let missing: Vec<i32> = (0..limit_i32(b.limit))
-                .filter(|s| !rows.iter().any(|(r, _)| r == s))
-                .collect();
-            match pick(&missing, claim) {
-                Some(slot) => create(db, b, slot, claim, now_ms).await?,
-                None => false,
+    let mut held = false;
+    let result = claim_rounds(db, buckets, claim, now_ms, window_ms, &mut held).await;
+    if held && !matches!(result, Ok(Claimed::Yes)) {
+        let all: Vec<&Bucket> = buckets.iter().collect();
+        match &result {
+            Err(_) => {
+                // Best effort: the first error is the one reported.
+                let _ = release_all(db, &all, claim).await;
             }
-        } else {
-            return Ok(Claimed::Full(free_in(&rows, b.limit, now_ms, window_ms)));
-        };
-        if won {
+            Ok(_) => release_all(db, &all, claim).await?,
+        }
+    }
+    result
+}
+
+/// The rounds of [`claim_all`]; `held` is set once a slot is ours.
+async fn claim_rounds(
+    db: &impl ConnectionTrait,
+    buckets: &[Bucket],
+    claim: Uuid,
+    now_ms: i64,
+    window_ms: i64,
+    held: &mut bool,
+) -> Result<Claimed, DbErr> {
+    let cutoff = now_ms - window_ms;
+    let mut pending: Vec<&Bucket> = buckets.iter().collect();
+    let most = buckets.iter().map(|b| rounds(b.limit)).max().unwrap_or(0);
+    for _ in 0..most {
+        let rows = slots_of(db, &pending).await?;
+        let mut picks = Vec::with_capacity(pending.len());
+        for (b, r) in pending.iter().zip(&rows) {
+            match candidate(r, b.limit, claim, cutoff) {
+                Some(slot) => picks.push((*b, slot)),
+                None => {
+                    let wait = longest_wait(&pending, &rows, now_ms, window_ms);
+                    return Ok(Claimed::Full(wait));
+                }
+            }
+        }
+        let won = take(db, &picks, claim, now_ms, cutoff).await?;
+        *held |= !won.is_empty();
+        pending.retain(|b| !won.contains(&b.key));
+        if pending.is_empty() {
             return Ok(Claimed::Yes);
         }
     }
@@ -126,71 +206,52 @@ pub(super) async fn claim(
     Ok(Claimed::Full(Duration::from_secs(1)))
 }
 
-/// Re-uses a free slot: one conditional UPDATE (true when it was still free).
+/// Takes the picked slot of each bucket, in ONE statement: an `INSERT` of the slot that,
+/// when the slot exists, becomes an `UPDATE` of it only while it is still free
+/// (`ON CONFLICT … DO UPDATE … WHERE used_at_ms <= cutoff`). Returns the keys of the
+/// buckets whose slot this attempt got (`RETURNING`); a slot a racer took or created in
+/// between is not changed and not returned.
 async fn take(
     db: &impl ConnectionTrait,
-    b: &Bucket,
-    slot: i32,
+    picks: &[(&Bucket, i32)],
     claim: Uuid,
     now_ms: i64,
     cutoff: i64,
-) -> Result<bool, DbErr> {
-    let res = Entity::update_many()
-        .col_expr(Column::UsedAtMs, Expr::value(now_ms))
-        .col_expr(Column::Claim, Expr::value(claim))
-        .col_expr(Column::Account, Expr::value(b.account.clone()))
-        .filter(Column::Bucket.eq(b.key.as_str()))
-        .filter(Column::Slot.eq(slot))
-        .filter(Column::UsedAtMs.lte(cutoff))
-        .exec(db)
-        .await?;
-    Ok(res.rows_affected == 1)
-}
-
-/// Creates a missing slot: one INSERT that does nothing when another attempt created it.
-async fn create(
-    db: &impl ConnectionTrait,
-    b: &Bucket,
-    slot: i32,
-    claim: Uuid,
-    now_ms: i64,
-) -> Result<bool, DbErr> {
-    let row = ActiveModel {
+) -> Result<Vec<String>, DbErr> {
+    let rows = picks.iter().map(|(b, slot)| ActiveModel {
         bucket: Set(b.key.clone()),
-        slot: Set(slot),
+        slot: Set(*slot),
         account: Set(b.account.clone()),
         used_at_ms: Set(now_ms),
         claim: Set(Some(claim)),
-    };
-    let inserted = Entity::insert(row)
+    });
+    let mut stmt = Entity::insert_many(rows)
         .on_conflict(
             OnConflict::columns([Column::Bucket, Column::Slot])
-                .do_nothing()
+                .update_columns([Column::UsedAtMs, Column::Claim, Column::Account])
+                .action_and_where(sea_orm::sea_query::ExprTrait::lte(
+                    Expr::col((Entity, Column::UsedAtMs)),
+                    cutoff,
+                ))
                 .to_owned(),
         )
-        .exec_without_returning(db)
-        .await?;
-    Ok(inserted == 1)
+        .into_query();
+    stmt.returning_col(Column::Bucket);
+    db.query_all(&stmt)
+        .await?
+        .iter()
+        .map(|row| row.try_get::<String>("", "bucket"))
+        .collect()
 }
 
-/// Gives back the slot `claim` holds in `b` (it counts as never used).
-pub(super) async fn release(
-    db: &impl ConnectionTrait,
-    b: &Bucket,
-    claim: Uuid,
-) -> Result<(), DbErr> {
-    release_all(db, &[b], claim).await
-}
-
-/// Gives back the slots `claim` holds in each of `buckets`, in one statement.
+/// Gives back the slots `claim` holds in each of `buckets`, in one statement: they are
+/// deleted, which makes them free (a missing slot is created when it is claimed).
 pub(super) async fn release_all(
     db: &impl ConnectionTrait,
     buckets: &[&Bucket],
     claim: Uuid,
 ) -> Result<(), DbErr> {
-    Entity::update_many()
-        .col_expr(Column::UsedAtMs, Expr::value(0_i64))
-        .col_expr(Column::Claim, Expr::value(Option::<Uuid>::None))
+    Entity::delete_many()
         .filter(Column::Bucket.is_in(buckets.iter().map(|b| b.key.as_str())))
         .filter(Column::Claim.eq(claim))
         .exec(db)
@@ -198,10 +259,24 @@ pub(super) async fn release_all(
     Ok(())
 }
 
-/// Empties a bucket.
-pub(super) async fn clear(db: &impl ConnectionTrait, b: &Bucket) -> Result<(), DbErr> {
+/// Empties `emptied` and gives back the slots `claim` holds in each of `released`, in
+/// one statement (a right password: see [`super::Throttle::settle_success`]).
+pub(super) async fn clear_and_release(
+    db: &impl ConnectionTrait,
+    emptied: &Bucket,
+    released: &[&Bucket],
+    claim: Uuid,
+) -> Result<(), DbErr> {
     Entity::delete_many()
-        .filter(Column::Bucket.eq(b.key.as_str()))
+        .filter(
+            Condition::any()
+                .add(Column::Bucket.eq(emptied.key.as_str()))
+                .add(
+                    Condition::all()
+                        .add(Column::Bucket.is_in(released.iter().map(|b| b.key.as_str())))
+                        .add(Column::Claim.eq(claim)),
+                ),
+        )
         .exec(db)
         .await?;
     Ok(())
