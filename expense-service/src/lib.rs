@@ -11,6 +11,7 @@ pub mod db;
 pub mod domain;
 pub mod entities;
 pub mod error;
+pub mod fresh_reads;
 pub mod list_cache;
 pub mod repo;
 pub mod routes;

@@ -7,6 +7,7 @@ use std::sync::{Arc, OnceLock};
 use axum::body::Bytes;
 
 use chrono::Utc;
+use sea_orm::DbErr;
 use shared_jwt::Role;
 use uuid::Uuid;
 
@@ -16,6 +17,7 @@ use crate::domain::{
 };
 use crate::entities::{department, expense};
 use crate::error::{AppError, Result};
+use crate::fresh_reads::FreshReads;
 use crate::list_cache::VersionedCache;
 use crate::repo::expenses::{Decision, ExpenseFilter, PageRequest, Position, TotalRow};
 use crate::repo::{RepoError, departments, departments::NewDepartment, expenses};
@@ -35,8 +37,24 @@ pub struct ListKey {
 }
 
 /// Recently read list pages, served again while their tenant's version is unchanged
-/// (`LIST_CACHE_ENTRIES`; see [`crate::list_cache`]).
-pub type ListCache = VersionedCache<ListKey, Listing>;
+/// (`LIST_CACHE_ENTRIES`; see [`crate::list_cache`]), and the tenants' versions, each read
+/// once for the requests that ask for it at the same time ([`crate::fresh_reads`]).
+#[derive(Debug)]
+pub struct ListCache {
+    pages: VersionedCache<ListKey, Listing>,
+    versions: FreshReads<Uuid, i64, Arc<DbErr>>,
+}
+
+impl ListCache {
+    /// At most `capacity` pages (0: the cache is off and every list is read).
+    #[must_use]
+    pub fn new(capacity: usize) -> Self {
+        Self {
+            pages: VersionedCache::new(capacity),
+            versions: FreshReads::default(),
+        }
+    }
+}
 
 /// A page of expenses with everything needed to show it.
 #[derive(Debug)]
@@ -154,7 +172,7 @@ pub async fn list(
     filter: &ExpenseFilter,
     page: PageRequest,
 ) -> Result<Arc<Listing>> {
-    if !cache.enabled() {
+    if !cache.pages.enabled() {
         return Ok(Arc::new(read_listing(db, ctx, filter, page).await?));
     }
     let key = ListKey {
@@ -162,13 +180,22 @@ pub async fn list(
         filter: filter.clone(),
         page,
     };
-    // The version first: what is read after it is at least that fresh.
-    let version = db.tenant_version(&ctx.scope).await?;
-    if let Some(listing) = cache.get(&key, version) {
+    // The version first: what is read after it is at least that fresh. A read that started
+    // after this request arrived, shared with the requests of this tenant that arrived with it.
+    let (reader, scope) = (db.clone(), ctx.scope);
+    let version = cache
+        .versions
+        .read(scope.tenant_id(), move || {
+            let db = reader.clone();
+            async move { db.tenant_version(&scope).await.map_err(Arc::new) }
+        })
+        .await
+        .map_err(|e| AppError::Internal(e.into()))?;
+    if let Some(listing) = cache.pages.get(&key, version) {
         return Ok(listing);
     }
     let listing = Arc::new(read_listing(db, ctx, filter, page).await?);
-    cache.put(key, version, Arc::clone(&listing));
+    cache.pages.put(key, version, Arc::clone(&listing));
     Ok(listing)
 }
 
