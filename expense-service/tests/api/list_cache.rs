@@ -15,6 +15,7 @@ use test_support::db_tests;
 db_tests!(
     a_page_read_again_shows_every_write,
     a_write_through_another_replica_is_seen_at_once,
+    concurrent_reads_never_miss_a_committed_write,
     the_cache_can_be_turned_off,
     the_version_moves_only_with_committed_writes_of_its_tenant,
 );
@@ -151,6 +152,50 @@ async fn a_write_through_another_replica_is_seen_at_once(backend: Backend) {
         json!([]),
         "a rejected expense counts in no total"
     );
+    replica.stop().await;
+    app.stop().await;
+}
+
+/// Readers sharing version reads (many requests of one tenant at once) still see every write
+/// that committed before they asked: each read's total is at least the number of creations
+/// answered before it was sent. The writes go through a second replica, so this instance
+/// learns of them only from the database.
+async fn concurrent_reads_never_miss_a_committed_write(backend: Backend) {
+    use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+
+    let app = TestApp::spawn(backend).await;
+    let replica = app.replica().await;
+    let acme = Tenant::new("acme");
+    let admin = app.user(&acme, Role::Admin, "Ada");
+    let member = app.user(&acme, Role::Member, "Bob");
+    let dept = app.department(&admin, "Ops", None).await;
+    let path = "/api/v1/expenses/";
+    let (written, finished) = (AtomicU64::new(0), AtomicBool::new(false));
+    let writer = async {
+        for i in 0..12 {
+            replica
+                .expense(&member, &dept, "1.00", &format!("Taxi {i}"))
+                .await;
+            written.fetch_add(1, Ordering::SeqCst);
+        }
+        finished.store(true, Ordering::SeqCst);
+    };
+    let reader = || async {
+        let mut reads = 0_u32;
+        while !finished.load(Ordering::SeqCst) || reads < 3 {
+            let before = written.load(Ordering::SeqCst);
+            let total = list(&app, &admin, path).await["total"].as_u64().unwrap();
+            assert!(
+                total >= before,
+                "read {total} rows after {before} were written"
+            );
+            reads += 1;
+        }
+        reads
+    };
+    let ((), a, b, c, d) = tokio::join!(writer, reader(), reader(), reader(), reader());
+    assert!(a + b + c + d >= 12, "the readers ran alongside the writer");
+    assert_eq!(list(&app, &admin, path).await["total"], 12);
     replica.stop().await;
     app.stop().await;
 }
